@@ -1,0 +1,3 @@
+"""OrderDesk: event-driven order processing on Apache Kafka, on the desktop."""
+
+__version__ = "0.1.0"

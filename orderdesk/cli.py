@@ -1,0 +1,153 @@
+"""Command line: the desktop app by default, the services headless with `--producer`/`--tracker`.
+
+`orderdesk dlq ...` has its own parser (`orderdesk.dlq.cli`); the flags that name where
+things are (`--config`, `--bootstrap-servers`, topics, group, log dir) are shared by all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from orderdesk import __version__
+from orderdesk.config import ConfigError, Settings, load_settings
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+#: Command-line destinations and the settings they set.
+FLAG_SETTINGS = {
+    "bootstrap_servers": "kafka.bootstrap_servers",
+    "topic": "topics.orders",
+    "dlq_topic": "topics.dlq",
+    "partitions": "topics.partitions",
+    "group": "tracker.group",
+    "log_dir": "log_dir",
+    "embedded": "embedded",
+    "rate": "producer.rate",
+    "count": "producer.count",
+    "duration": "producer.duration",
+    "faulty_ratio": "producer.faulty_ratio",
+    "seed": "producer.seed",
+    "max_retries": "tracker.max_retries",
+    "transient_failure_rate": "tracker.transient_failure_rate",
+}
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags that say where the cluster, topics and files are; every command takes them."""
+    group = parser.add_argument_group("connection and topics")
+    group.add_argument("--config", metavar="PATH", type=Path, help="YAML configuration file")
+    group.add_argument(
+        "--bootstrap-servers", metavar="HOST:PORT[,...]", help="Kafka brokers to connect to"
+    )
+    group.add_argument("--topic", help="orders topic (default: orders)")
+    group.add_argument("--dlq-topic", help="dead-letter topic (default: orders-dlq)")
+    group.add_argument("--group", help="tracker consumer group (default: order-tracker-group)")
+    group.add_argument("--log-dir", type=Path, help="where tracker.log and tracker.events go")
+    group.add_argument(
+        "--embedded",
+        action="store_true",
+        default=None,
+        help="start an in-memory broker inside OrderDesk instead of connecting to one",
+    )
+    group.add_argument(
+        "-X",
+        dest="kafka_properties",
+        metavar="PROP=VALUE",
+        action="append",
+        default=[],
+        help="any librdkafka property, e.g. -X security.protocol=SASL_SSL (repeatable)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from the configuration file, the environment and the parsed flags."""
+    overrides: dict[str, Any] = {
+        setting: getattr(args, dest) for dest, setting in FLAG_SETTINGS.items() if hasattr(args, dest)
+    }
+    for item in getattr(args, "kafka_properties", []):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"-X {item!r}: expected PROPERTY=VALUE")
+        overrides[f"kafka.properties.{key.strip()}"] = value
+    return load_settings(getattr(args, "config", None), _nested_properties(overrides))
+
+
+def _nested_properties(overrides: dict[str, Any]) -> dict[str, Any]:
+    # librdkafka property names contain dots, so they cannot travel as dotted keys.
+    props = {k.removeprefix("kafka.properties."): v for k, v in overrides.items()
+             if k.startswith("kafka.properties.")}
+    plain = {k: v for k, v in overrides.items() if not k.startswith("kafka.properties.")}
+    if props:
+        plain["kafka"] = {"properties": props}
+    return plain
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orderdesk",
+        description=(
+            "OrderDesk: generate, track and repair order events on Apache Kafka. "
+            "Without a service flag, opens the desktop app."
+        ),
+        epilog=(
+            "Settings come from defaults, the --config file, ORDERDESK_<SECTION>__<KEY> "
+            "environment variables and these flags, each overriding the one before. "
+            "Dead letters: orderdesk dlq --help."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    services = parser.add_argument_group("headless services (no window)")
+    services.add_argument(
+        "--producer", action="store_true", help="run the order producer without the GUI"
+    )
+    services.add_argument(
+        "--tracker", action="store_true", help="run the order tracker without the GUI"
+    )
+    add_common_arguments(parser)
+    producer = parser.add_argument_group("producer")
+    producer.add_argument("--rate", type=float, help="orders per second, 0 = as fast as possible")
+    producer.add_argument("--count", type=int, help="stop after this many orders")
+    producer.add_argument("--duration", type=float, help="stop after this many seconds")
+    producer.add_argument(
+        "--faulty-ratio", type=float, help="share of deliberately bad events, 0..1"
+    )
+    producer.add_argument("--seed", type=int, help="seed for a reproducible order stream")
+    producer.add_argument("--partitions", type=int, help="partitions of topics created here")
+    tracker = parser.add_argument_group("tracker")
+    tracker.add_argument(
+        "--max-retries", type=int, help="processing attempts before dead-lettering (default 3)"
+    )
+    tracker.add_argument(
+        "--transient-failure-rate",
+        type=float,
+        help="probability that the simulated stock reservation fails transiently, 0..1",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "dlq":
+        from orderdesk.dlq.cli import main as dlq_main
+
+        return dlq_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as exc:
+        print(f"orderdesk: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.producer or args.tracker:
+        from orderdesk.headless import run_headless
+
+        return run_headless(settings, producer=args.producer, tracker=args.tracker)
+    from orderdesk.gui.app import run_gui
+
+    return run_gui(settings, config_path=args.config)

@@ -1,0 +1,25 @@
+"""Kafka clients and cluster operations; the only place that configures confluent-kafka."""
+
+from orderdesk.kafka.clients import (
+    BrokerUnavailable,
+    ClusterInfo,
+    admin_client,
+    consumer_config,
+    describe_cluster,
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    producer_config,
+)
+
+__all__ = [
+    "BrokerUnavailable",
+    "ClusterInfo",
+    "admin_client",
+    "consumer_config",
+    "describe_cluster",
+    "ensure_topics",
+    "make_consumer",
+    "make_producer",
+    "producer_config",
+]

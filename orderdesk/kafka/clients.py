@@ -1,0 +1,124 @@
+"""Kafka clients built from the settings, and the cluster operations the services share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from orderdesk.config import KafkaSettings, TopicSettings
+
+log = logging.getLogger("orderdesk.kafka")
+
+
+class BrokerUnavailable(RuntimeError):
+    """The cluster did not answer within the connection timeout."""
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    bootstrap_servers: str
+    cluster_id: str | None
+    broker_count: int
+    topics: frozenset[str]
+
+
+def admin_client(kafka: KafkaSettings) -> AdminClient:
+    return AdminClient(kafka.as_librdkafka_dict())
+
+
+def producer_config(kafka: KafkaSettings, **extra: Any) -> dict[str, Any]:
+    """Idempotent, fully acknowledged producer configuration; `extra` wins over defaults."""
+    conf = {
+        "enable.idempotence": True,
+        "acks": "all",
+        "compression.type": "lz4",
+        # Fail a delivery rather than retry for ever when the cluster is gone.
+        "message.timeout.ms": 60_000,
+    }
+    conf.update(kafka.as_librdkafka_dict())
+    conf.update(extra)
+    return conf
+
+
+def consumer_config(kafka: KafkaSettings, group: str, **extra: Any) -> dict[str, Any]:
+    """At-least-once consumer configuration: offsets are stored and committed by hand."""
+    conf = {
+        "group.id": group,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "enable.partition.eof": False,
+    }
+    conf.update(kafka.as_librdkafka_dict())
+    conf.update(extra)
+    return conf
+
+
+def make_producer(kafka: KafkaSettings, **extra: Any) -> Producer:
+    return Producer(producer_config(kafka, **extra))
+
+
+def make_consumer(kafka: KafkaSettings, group: str, **extra: Any) -> Consumer:
+    return Consumer(consumer_config(kafka, group, **extra))
+
+
+def describe_cluster(kafka: KafkaSettings, timeout: float | None = None) -> ClusterInfo:
+    """Ask the cluster for its metadata; raises `BrokerUnavailable` when it does not answer."""
+    timeout = kafka.connect_timeout if timeout is None else timeout
+    admin = admin_client(kafka)
+    try:
+        meta = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise BrokerUnavailable(
+            f"no answer from Kafka at {kafka.bootstrap_servers} within {timeout:g} s "
+            f"({_kafka_error_text(exc)})"
+        ) from None
+    return ClusterInfo(
+        bootstrap_servers=kafka.bootstrap_servers,
+        cluster_id=meta.cluster_id,
+        broker_count=len(meta.brokers),
+        topics=frozenset(meta.topics),
+    )
+
+
+def ensure_topics(
+    kafka: KafkaSettings,
+    names: Iterable[str],
+    topics: TopicSettings,
+    timeout: float | None = None,
+) -> list[str]:
+    """Create the named topics that do not exist yet; returns those it created.
+
+    A broker that auto-creates topics, or refuses CreateTopics, is not an error: the
+    topic then comes into being on first use.
+    """
+    timeout = kafka.connect_timeout if timeout is None else timeout
+    info = describe_cluster(kafka, timeout)
+    missing = [n for n in dict.fromkeys(names) if n not in info.topics]
+    if not missing:
+        return []
+    admin = admin_client(kafka)
+    futures = admin.create_topics(
+        [NewTopic(n, topics.partitions, topics.replication_factor) for n in missing],
+        request_timeout=timeout,
+    )
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout)
+            created.append(name)
+        except KafkaException as exc:
+            code = exc.args[0].code() if exc.args else None
+            if code != KafkaError.TOPIC_ALREADY_EXISTS:
+                log.warning("could not create topic %s: %s", name, _kafka_error_text(exc))
+    return created
+
+
+def _kafka_error_text(exc: KafkaException) -> str:
+    err = exc.args[0] if exc.args else None
+    return err.str() if isinstance(err, KafkaError) else str(exc)

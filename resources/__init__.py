@@ -1,0 +1,1 @@
+"""Icons, styles and the example configuration shipped with OrderDesk."""
