@@ -68,7 +68,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from the configuration file, the environment and the parsed flags."""
     overrides: dict[str, Any] = {
-        setting: getattr(args, dest) for dest, setting in FLAG_SETTINGS.items() if hasattr(args, dest)
+        setting: getattr(args, dest)
+        for dest, setting in FLAG_SETTINGS.items()
+        if hasattr(args, dest)
     }
     for item in getattr(args, "kafka_properties", []):
         key, sep, value = item.partition("=")
@@ -80,8 +82,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 def _nested_properties(overrides: dict[str, Any]) -> dict[str, Any]:
     # librdkafka property names contain dots, so they cannot travel as dotted keys.
-    props = {k.removeprefix("kafka.properties."): v for k, v in overrides.items()
-             if k.startswith("kafka.properties.")}
+    props = {
+        k.removeprefix("kafka.properties."): v
+        for k, v in overrides.items()
+        if k.startswith("kafka.properties.")
+    }
     plain = {k: v for k, v in overrides.items() if not k.startswith("kafka.properties.")}
     if props:
         plain["kafka"] = {"properties": props}
