@@ -22,6 +22,19 @@ StatsT = TypeVar("StatsT")
 LogCallback = Callable[[LogEntry], None]
 
 
+class ServiceError(RuntimeError):
+    """A service could not do its job: `run()` raises it instead of returning a result.
+
+    The message is one line fit for a user (no traceback needed): an unreachable broker,
+    a topic that cannot be used, a fatal client error. `result` holds what the service got
+    done before it failed (its usual result object), or None when it never started.
+    """
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 class RateMeter:
     """Events per second over a sliding window, from cumulative counts sampled over time."""
 
