@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class FailureReason(str, Enum):
+class FailureReason(StrEnum):
     """The dead-letter `failure_reason` values of the domain contract."""
 
     DESERIALIZATION_ERROR = "DESERIALIZATION_ERROR"
@@ -18,9 +18,6 @@ class FailureReason(str, Enum):
     def retryable(self) -> bool:
         """A payload that is not an order, or an order that breaks a rule, never gets better."""
         return self not in (FailureReason.DESERIALIZATION_ERROR, FailureReason.VALIDATION_ERROR)
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class ProcessingFailure(Exception):

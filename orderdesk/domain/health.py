@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 
 
-class Health(str, Enum):
+class Health(StrEnum):
     EXCELLENT = "excellent"
     GOOD = "good"
     POOR = "poor"
@@ -16,9 +16,6 @@ class Health(str, Enum):
     CRITICAL = "critical"
     WARNING = "warning"
     OK = "ok"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 def success_health(success_rate_percent: float) -> Health:

@@ -6,8 +6,8 @@ Field names are those of the domain contract; other tools read them, so keep the
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,10 +17,10 @@ from orderdesk.domain.order import Order
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-class AuditEvent(str, Enum):
+class AuditEvent(StrEnum):
     """`event_type` of an audit trail entry."""
 
     MESSAGE_RECEIVED = "message.received"
@@ -28,9 +28,6 @@ class AuditEvent(str, Enum):
     ORDER_RETRIED = "order.retried"
     ORDER_REJECTED = "order.rejected"
     ORDER_DEAD_LETTERED = "order.dead_lettered"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class AuditEntry(BaseModel):
@@ -50,15 +47,12 @@ class AuditEntry(BaseModel):
     order_full: Order | None = None
 
 
-class LogLevel(str, Enum):
+class LogLevel(StrEnum):
     DEBUG = "DEBUG"
     INFO = "INFO"
     WARNING = "WARNING"
     ERROR = "ERROR"
     CRITICAL = "CRITICAL"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class LogEntry(BaseModel):
