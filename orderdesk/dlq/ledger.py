@@ -1,0 +1,128 @@
+"""Durable history of replays, so that 'replayed' survives a restart.
+
+Choice: a local JSON Lines file, `dlq-replays.jsonl` in the per-user data directory next
+to the tracker's logs (`settings.log_dir`), rather than a compacted topic:
+
+* it needs nothing from the cluster: no topic to create, no ACL to ask for. The desk is
+  meant to be pointed at dead-letter topics that other systems own, where creating a
+  bookkeeping topic is often not allowed;
+* it is written after the broker acknowledged the replay and read at start in
+  milliseconds, with no consumer to catch up before the first guard check;
+* a person can read it (`tail`, `jq`) and it is kept with the logs of the same machine.
+
+What it gives up: the history is per machine and per user. The cluster still has the
+record of every replay, because each republished message carries `orderdesk.replay.*`
+headers naming the dead-letter entry, its time and its count.
+
+A line is appended only once the broker acknowledged the republished message, so the
+file never claims a replay that did not happen. A crash between the acknowledgement and
+the append can lose one line; the replay headers on the target topic still show it.
+Appends of one short line in append mode are atomic on local file systems, so two
+OrderDesk processes of the same user do not interleave lines; each reader re-reads
+the file when it changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+LEDGER_FILE = "dlq-replays.jsonl"
+
+
+@dataclass(frozen=True)
+class ReplayRecord:
+    """One acknowledged replay of a dead-letter entry."""
+
+    entry_id: str
+    dlq_topic: str
+    replayed_at: str
+    #: 1 for the first replay of this entry, 2 for the second, ...
+    replay_count: int
+    target_topic: str
+    target_partition: int
+    target_offset: int
+    payload_edited: bool = False
+    user: str = ""
+
+    @property
+    def replayed_at_time(self) -> datetime:
+        return datetime.fromisoformat(self.replayed_at)
+
+
+class ReplayLedger:
+    """The replay history in a JSON Lines file; thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._by_entry: dict[tuple[str, str], list[ReplayRecord]] = {}
+        self._stamp: tuple[int, int] | None = None
+
+    @classmethod
+    def for_log_dir(cls, log_dir: Path) -> ReplayLedger:
+        return cls(Path(log_dir) / LEDGER_FILE)
+
+    def history(self, dlq_topic: str, entry_id: str) -> list[ReplayRecord]:
+        """Replays of one entry, oldest first."""
+        with self._lock:
+            self._refresh()
+            return list(self._by_entry.get((dlq_topic, entry_id), ()))
+
+    def replay_count(self, dlq_topic: str, entry_id: str) -> int:
+        return len(self.history(dlq_topic, entry_id))
+
+    def replayed_ids(self, dlq_topic: str) -> dict[str, int]:
+        """Entry id -> number of replays, for every replayed entry of one topic."""
+        with self._lock:
+            self._refresh()
+            return {
+                eid: len(recs)
+                for (topic, eid), recs in self._by_entry.items()
+                if topic == dlq_topic
+            }
+
+    def append(self, record: ReplayRecord) -> None:
+        line = json.dumps(asdict(record), separators=(",", ":")) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._refresh()
+
+    def _refresh(self) -> None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            self._by_entry = {}
+            self._stamp = None
+            return
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp == self._stamp:
+            return
+        by_entry: dict[tuple[str, str], list[ReplayRecord]] = {}
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                record = _parse(line)
+                if record is not None:
+                    by_entry.setdefault((record.dlq_topic, record.entry_id), []).append(record)
+        self._by_entry = by_entry
+        self._stamp = stamp
+
+
+def _parse(line: str) -> ReplayRecord | None:
+    # A torn last line (crash mid-write) or a hand edit must not hide the rest of the file.
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        data = json.loads(line)
+        return ReplayRecord(**{k: data[k] for k in ReplayRecord.__dataclass_fields__ if k in data})
+    except (ValueError, TypeError, KeyError):
+        return None
