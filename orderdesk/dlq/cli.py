@@ -274,6 +274,15 @@ def _republish(settings: Settings, args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"{PROG}: error: cannot read {args.payload_file}: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    stdin_payload = args.payload_file is not None and str(args.payload_file) == "-"
+    if not args.yes and (stdin_payload or not sys.stdin.isatty()):
+        # Checked before reading anything, so a script learns at once that it must say --yes.
+        print(
+            f"{PROG}: error: not confirmed: without a terminal to ask on, pass --yes "
+            f"to republish {len(args.ids)} message(s)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     entries = _entries(settings, args)
     requests: list[ReplayRequest] = []
     missing = 0
@@ -293,16 +302,12 @@ def _republish(settings: Settings, args: argparse.Namespace) -> int:
                 f"{PROG}: warning: the payload is still not a valid order: {problem}",
                 file=sys.stderr,
             )
-    targets = sorted({r.topic or "?" for r in requests})
     if not args.yes:
-        if not sys.stdin.isatty() or (payload is not None and str(args.payload_file) == "-"):
-            print(
-                f"{PROG}: error: not confirmed: pass --yes to republish "
-                f"{len(requests)} message(s) without a terminal",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        answer = input(f"Republish {len(requests)} message(s) to {', '.join(targets)}? [y/N] ")
+        targets = ", ".join(sorted({r.topic or "?" for r in requests}))
+        try:
+            answer = input(f"Republish {len(requests)} message(s) to {targets}? [y/N] ")
+        except EOFError:
+            answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             print(f"{PROG}: nothing republished", file=sys.stderr)
             return EXIT_USAGE
