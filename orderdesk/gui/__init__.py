@@ -1,1 +1,1 @@
-"""The desktop app: Qt widgets over the Qt-free services (nothing outside this package imports Qt)."""
+"""The desktop app: Qt widgets over the Qt-free services; nothing else imports Qt."""

@@ -1,0 +1,67 @@
+"""Entry point of the desktop app: the QApplication, stored preferences and the window."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from orderdesk import __version__
+from orderdesk.config import APP_NAME, ConfigError, Settings, validate_settings
+from orderdesk.gui.settings_dialog import EDITED_KEYS, get_dotted, set_dotted
+
+ORGANIZATION = "OrderDesk"
+
+
+def merge_last_settings(settings: Settings, stored: str | None) -> Settings:
+    """Apply the settings last chosen in the dialog where `settings` kept the defaults.
+
+    A value that the config file, the environment or a flag set wins over the stored one;
+    a stored value that no longer validates is ignored.
+    """
+    if not stored:
+        return settings
+    try:
+        last = json.loads(stored)
+    except (TypeError, ValueError):
+        return settings
+    if not isinstance(last, dict):
+        return settings
+    data = settings.to_yaml_dict()
+    defaults = Settings().to_yaml_dict()
+    changed = False
+    for key in EDITED_KEYS:
+        if key in last and get_dotted(data, key) == get_dotted(defaults, key):
+            set_dotted(data, key, last[key])
+            changed = True
+    if not changed:
+        return settings
+    try:
+        return validate_settings(data)
+    except ConfigError:
+        return settings
+
+
+def run_gui(settings: Settings, config_path: Path | None = None) -> int:
+    """Open the main window and run the event loop; returns the exit status."""
+    import pyqtgraph as pg
+
+    from orderdesk.gui.main_window import MainWindow, app_icon
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("orderdesk")
+    icon = app_icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+    pg.setConfigOptions(antialias=True)
+    store = QSettings()
+    settings = merge_last_settings(settings, store.value("settings/last"))
+    window = MainWindow(settings, config_path, store)
+    window.show()
+    return app.exec()

@@ -1,0 +1,234 @@
+"""The settings dialog: edits the common settings, validated by the same pydantic model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from orderdesk.config import ConfigError, Settings, validate_settings, write_yaml
+
+#: The settings this dialog edits, as dotted keys; the rest pass through unchanged.
+EDITED_KEYS = (
+    "kafka.bootstrap_servers",
+    "topics.orders",
+    "topics.dlq",
+    "tracker.group",
+    "producer.rate",
+    "producer.faulty_ratio",
+    "tracker.max_retries",
+    "tracker.transient_failure_rate",
+    "log_dir",
+)
+
+
+def get_dotted(data: dict[str, Any], dotted: str) -> Any:
+    for key in dotted.split("."):
+        data = data[key]
+    return data
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        data = data.setdefault(key, {})
+    data[last] = value
+
+
+class SettingsDialog(QDialog):
+    """Edit the settings; `settings()` returns the validated result once accepted.
+
+    Every edit is validated through `validate_settings`; a `ConfigError` is shown under the
+    form and disables OK, so no invalid settings leave the dialog.
+    """
+
+    def __init__(
+        self, settings: Settings, config_path: Path | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("OrderDesk settings")
+        self._base = settings
+        self._result: Settings | None = settings
+        self.config_path = config_path
+
+        self.bootstrap = QLineEdit()
+        self.bootstrap.setPlaceholderText("host:port[,host:port…]")
+        self.orders_topic = QLineEdit()
+        self.dlq_topic = QLineEdit()
+        self.group = QLineEdit()
+        self.rate = QDoubleSpinBox()
+        self.rate.setRange(0, 1_000_000)
+        self.rate.setDecimals(2)
+        self.rate.setSuffix(" orders/s")
+        self.rate.setSpecialValueText("as fast as possible")
+        self.faulty_ratio = _ratio_box()
+        self.max_retries = QSpinBox()
+        self.max_retries.setRange(0, 1000)
+        self.max_retries.setSuffix(" attempts")
+        self.transient_rate = _ratio_box()
+        self.log_dir = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_log_dir)
+        log_row = QHBoxLayout()
+        log_row.setContentsMargins(0, 0, 0, 0)
+        log_row.addWidget(self.log_dir, 1)
+        log_row.addWidget(browse)
+        log_widget = QWidget()
+        log_widget.setLayout(log_row)
+
+        kafka_box = QGroupBox("Kafka")
+        kafka_form = _form(kafka_box)
+        kafka_form.addRow("Bootstrap servers:", self.bootstrap)
+        kafka_form.addRow("Orders topic:", self.orders_topic)
+        kafka_form.addRow("Dead-letter topic:", self.dlq_topic)
+        kafka_form.addRow("Consumer group:", self.group)
+        producer_box = QGroupBox("Producer")
+        producer_form = _form(producer_box)
+        producer_form.addRow("Pace:", self.rate)
+        producer_form.addRow("Faulty ratio:", self.faulty_ratio)
+        tracker_box = QGroupBox("Tracker")
+        tracker_form = _form(tracker_box)
+        tracker_form.addRow("Max processing attempts:", self.max_retries)
+        tracker_form.addRow("Transient failure rate:", self.transient_rate)
+        tracker_form.addRow("Log directory:", log_widget)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("settingsError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note = QLabel("Changes apply to the next start of a service.")
+        self.note.setStyleSheet("color: #666;")
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.save_button = self.buttons.addButton(
+            "Save to YAML…", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.save_button.clicked.connect(self._save_clicked)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(kafka_box)
+        layout.addWidget(producer_box)
+        layout.addWidget(tracker_box)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.note)
+        layout.addWidget(self.buttons)
+
+        self._load(settings)
+        for edit in (self.bootstrap, self.orders_topic, self.dlq_topic, self.group, self.log_dir):
+            edit.textChanged.connect(self.validate)
+        for spin in (self.rate, self.faulty_ratio, self.max_retries, self.transient_rate):
+            spin.valueChanged.connect(self.validate)
+        self.validate()
+        self.resize(520, self.sizeHint().height())
+
+    def _load(self, settings: Settings) -> None:
+        self.bootstrap.setText(settings.kafka.bootstrap_servers)
+        self.orders_topic.setText(settings.topics.orders)
+        self.dlq_topic.setText(settings.topics.dlq)
+        self.group.setText(settings.tracker.group)
+        self.rate.setValue(settings.producer.rate)
+        self.faulty_ratio.setValue(settings.producer.faulty_ratio)
+        self.max_retries.setValue(settings.tracker.max_retries)
+        self.transient_rate.setValue(settings.tracker.transient_failure_rate)
+        self.log_dir.setText(str(settings.log_dir))
+
+    def edited_values(self) -> dict[str, Any]:
+        """The dialog's fields as dotted keys."""
+        return {
+            "kafka.bootstrap_servers": self.bootstrap.text().strip(),
+            "topics.orders": self.orders_topic.text().strip(),
+            "topics.dlq": self.dlq_topic.text().strip(),
+            "tracker.group": self.group.text().strip(),
+            "producer.rate": self.rate.value(),
+            "producer.faulty_ratio": self.faulty_ratio.value(),
+            "tracker.max_retries": self.max_retries.value(),
+            "tracker.transient_failure_rate": self.transient_rate.value(),
+            "log_dir": self.log_dir.text().strip(),
+        }
+
+    def validate(self) -> Settings | None:
+        """Validate the fields; shows the error inline and returns None when invalid."""
+        data = self._base.to_yaml_dict()
+        for dotted, value in self.edited_values().items():
+            set_dotted(data, dotted, value)
+        try:
+            result = validate_settings(data)
+        except ConfigError as exc:
+            self._result = None
+            self.error_label.setText(str(exc))
+            self.error_label.show()
+        else:
+            self._result = result
+            self.error_label.clear()
+            self.error_label.hide()
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(self._result is not None)
+        self.save_button.setEnabled(self._result is not None)
+        return self._result
+
+    def settings(self) -> Settings | None:
+        return self._result
+
+    def save_to(self, path: Path) -> bool:
+        """Write the edited settings to `path`; False (error shown) when invalid or unwritable."""
+        settings = self.validate()
+        if settings is None:
+            return False
+        try:
+            write_yaml(settings, path)
+        except OSError as exc:
+            self.error_label.setText(f"cannot write {path}: {exc.strerror or exc}")
+            self.error_label.show()
+            return False
+        self.config_path = path
+        self.note.setText(f"Saved to {path}")
+        return True
+
+    def _save_clicked(self) -> None:
+        start = str(self.config_path or Path.home() / "orderdesk.yaml")
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Save settings", start, "YAML files (*.yaml *.yml);;All files (*)"
+        )
+        if name:
+            self.save_to(Path(name))
+
+    def _browse_log_dir(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Log directory", self.log_dir.text())
+        if path:
+            self.log_dir.setText(path)
+
+
+def _ratio_box() -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(0, 1)
+    box.setDecimals(3)
+    box.setSingleStep(0.05)
+    return box
+
+
+def _form(parent: QWidget) -> QFormLayout:
+    form = QFormLayout(parent)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return form

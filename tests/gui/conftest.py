@@ -1,0 +1,80 @@
+"""GUI test fixtures: offscreen Qt, throwaway QSettings, and no thread left behind.
+
+Every GUI test fails if it leaves a QThread running or a QThreadPool busy: a thread that
+outlives its window is how "QThread: Destroyed while thread is still running" happens.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PySide6.QtCore import QSettings, QThread, QThreadPool
+
+GUI_DIR = Path(__file__).resolve().parent
+
+#: Qt warnings of the offscreen platform itself, not of OrderDesk.
+OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if GUI_DIR in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.gui)
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+@pytest.fixture(autouse=True)
+def no_threads_left(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail the test if a QThread it started is still running, or a pool still busy."""
+    threads: weakref.WeakKeyDictionary[QThread, str] = weakref.WeakKeyDictionary()
+    pools: weakref.WeakSet[QThreadPool] = weakref.WeakSet()
+    thread_start = QThread.start
+    pool_start = QThreadPool.start
+
+    def start_thread(self: QThread, *args: object) -> None:
+        threads[self] = "".join(traceback.format_stack(limit=6)[:-1])
+        thread_start(self, *args)
+
+    def start_pool(self: QThreadPool, *args: object) -> None:
+        pools.add(self)
+        pool_start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", start_thread)
+    monkeypatch.setattr(QThreadPool, "start", start_pool)
+    yield
+    running = []
+    for thread, where in list(threads.items()):
+        try:
+            if thread.isRunning():
+                running.append(f"{thread.objectName() or thread!r} started at\n{where}")
+        except RuntimeError:  # the C++ object is gone, so is the thread
+            continue
+    busy = []
+    for pool in list(pools):
+        try:
+            if pool.activeThreadCount():
+                busy.append(repr(pool))
+        except RuntimeError:
+            continue
+    # Do not leave them running into the next test either.
+    for thread in list(threads):
+        try:
+            thread.quit()
+            thread.wait(10_000)
+        except RuntimeError:
+            continue
+    assert not running, "QThreads left running:\n" + "\n".join(running)
+    assert not busy, f"QThreadPools left busy: {busy}"
+
+
+@pytest.fixture
+def qsettings(tmp_path: Path) -> QSettings:
+    """A QSettings in a file of its own, so tests never touch the user's preferences."""
+    return QSettings(str(tmp_path / "orderdesk-test.ini"), QSettings.Format.IniFormat)
