@@ -51,6 +51,10 @@ class KafkaSettings(_Section):
     #: Seconds a request to an unreachable broker may take before it is reported.
     connect_timeout: float = Field(10.0, gt=0)
     properties: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    #: librdkafka properties for consumers only, and for producers only (no warnings from
+    #: the other kind of client).
+    consumer_properties: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    producer_properties: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
     def as_librdkafka_dict(self) -> dict[str, Any]:
         """Common client configuration, secrets included: hand it to a client, never log it."""

@@ -41,6 +41,7 @@ def producer_config(kafka: KafkaSettings, **extra: Any) -> dict[str, Any]:
         "message.timeout.ms": 60_000,
     }
     conf.update(kafka.as_librdkafka_dict())
+    conf.update(kafka.producer_properties)
     conf.update(extra)
     return conf
 
@@ -55,6 +56,7 @@ def consumer_config(kafka: KafkaSettings, group: str, **extra: Any) -> dict[str,
         "enable.partition.eof": False,
     }
     conf.update(kafka.as_librdkafka_dict())
+    conf.update(kafka.consumer_properties)
     conf.update(extra)
     return conf
 
