@@ -13,6 +13,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from orderdesk.config import KafkaSettings, TopicSettings
 
 log = logging.getLogger("orderdesk.kafka")
+#: librdkafka's own log lines, when a client is given it as `logger`, instead of raw stderr;
+#: the application decides what to show (error callbacks already report what matters).
+librdkafka_log = logging.getLogger("orderdesk.kafka.librdkafka")
 
 
 class BrokerUnavailable(RuntimeError):
@@ -28,7 +31,8 @@ class ClusterInfo:
 
 
 def admin_client(kafka: KafkaSettings) -> AdminClient:
-    return AdminClient(kafka.as_librdkafka_dict())
+    # Its connection failures surface as BrokerUnavailable; raw log lines would repeat them.
+    return AdminClient({**kafka.as_librdkafka_dict(), "logger": librdkafka_log})
 
 
 def producer_config(kafka: KafkaSettings, **extra: Any) -> dict[str, Any]:
