@@ -149,10 +149,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"orderdesk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.producer or args.tracker:
-        from orderdesk.headless import run_headless
+    from orderdesk.kafka.embedded import EmbeddedBrokerError, bootstrap_configured, resolve_broker
 
-        return run_headless(settings, producer=args.producer, tracker=args.tracker)
-    from orderdesk.gui.app import run_gui
+    # With --embedded, or when no broker is configured and none runs locally, OrderDesk
+    # brings its own in-memory broker; settings.embedded then tells the GUI to say so.
+    try:
+        configured = bootstrap_configured(args.config, args.bootstrap_servers, settings)
+        settings, broker = resolve_broker(settings, configured)
+    except EmbeddedBrokerError as exc:
+        print(f"orderdesk: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        if args.producer or args.tracker:
+            from orderdesk.headless import run_headless
 
-    return run_gui(settings, config_path=args.config)
+            return run_headless(settings, producer=args.producer, tracker=args.tracker)
+        from orderdesk.gui.app import run_gui
+
+        return run_gui(settings, config_path=args.config)
+    finally:
+        if broker is not None:
+            broker.stop()
