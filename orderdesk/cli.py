@@ -7,6 +7,7 @@ things are (`--config`, `--bootstrap-servers`, topics, group, log dir) are share
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -169,4 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(settings, config_path=args.config)
     finally:
         if broker is not None:
+            # Clients still referenced from cycles would log a refused connection for each
+            # retry once the broker is gone; collecting them first closes them quietly.
+            gc.collect()
             broker.stop()

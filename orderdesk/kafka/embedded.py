@@ -230,8 +230,12 @@ class EmbeddedBroker:
                 self._output.append(line)
                 log.debug("tansu: %s", line)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the broker; its data is gone."""
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop the broker; its data is gone.
+
+        Tansu waits for connected clients to go before it exits on SIGTERM; with nothing on
+        disk to save, it is killed once `timeout` has passed.
+        """
         proc, self._proc = self._proc, None
         if proc is not None:
             self._terminate(proc, timeout)
@@ -239,14 +243,14 @@ class EmbeddedBroker:
         self.port = None
 
     @staticmethod
-    def _terminate(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    def _terminate(proc: subprocess.Popen[bytes], timeout: float = 1.0) -> None:
         if proc.poll() is None:
             proc.terminate()
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait(timeout)
+                proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
 
