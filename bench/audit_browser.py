@@ -1,0 +1,266 @@
+"""Benchmark of the audit trail browser on a one-million-line `tracker.events`.
+
+Generates (once, cached under the temp dir) a realistic audit trail: orders from the
+producer's generator, a few deliberately faulty, some retried after transient failures,
+written line by line in the tracker's format (pydantic's compact JSON of `AuditEntry`).
+Then it times, against plain Python reading the file once:
+
+- open: index the whole file (the browser does it off the GUI thread) and show the first rows,
+- filter by one order id, by event type, by free text, and by time range.
+
+Run: ``python bench/audit_browser.py [--lines N] [--file PATH] [--gui]``. ``--gui`` also
+times the real widget (offscreen): from ``open_file`` to the first rows drawn and to the
+end of indexing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from orderdesk.config import ProducerSettings
+from orderdesk.domain import parse_order
+from orderdesk.domain.failures import ProcessingFailure
+from orderdesk.services.generator import OrderGenerator
+
+TOPIC = "orders"
+PARTITIONS = 3
+
+
+def _line(
+    when: datetime,
+    event_type: str,
+    partition: int,
+    offset: int,
+    raw: str,
+    size: int,
+    deserialized: bool,
+    error: str | None,
+    order_full: str | None,
+) -> str:
+    # Same shape as orderdesk.logs.AuditWriter writes (absent error/order_full are omitted).
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+    return (
+        f'{{"timestamp":"{stamp}","event_type":"{event_type}","kafka_topic":"{TOPIC}",'
+        f'"kafka_partition":{partition},"kafka_offset":{offset},'
+        f'"raw_message":{json.dumps(raw, ensure_ascii=False)},"message_size":{size},'
+        f'"deserialized":{"true" if deserialized else "false"}'
+        + (f',"error":{json.dumps(error)}' if error is not None else "")
+        + (f',"order_full":{order_full}' if order_full is not None else "")
+        + "}\n"
+    )
+
+
+def generate_audit_file(path: Path, lines: int, seed: int = 7) -> list[str]:
+    """Write a realistic audit trail of about `lines` lines; return the order ids written."""
+    rng = random.Random(seed)
+    gen = OrderGenerator(ProducerSettings(faulty_ratio=0.05, rate=0.0), seed=seed)
+    when = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)
+    offsets = [0] * PARTITIONS
+    written = 0
+    order_ids: list[str] = []
+    with path.open("w", encoding="utf-8") as out:
+        buf: list[str] = []
+        while written < lines:
+            event = gen.next_event()
+            raw = event.value.decode("utf-8", errors="backslashreplace")
+            partition = rng.randrange(PARTITIONS)
+            offset = offsets[partition]
+            offsets[partition] += 1
+            order_ids.append(event.order_id)
+            size = len(event.value)
+            when += timedelta(microseconds=rng.randrange(200, 1800))
+            if event.fault is None:
+                attempts = 1
+                if rng.random() < 0.08:  # transient failures, retried with backoff
+                    attempts = rng.choice((2, 2, 3, 4))
+                for attempt in range(1, min(attempts, 3)):
+                    err = f"PROCESSING_ERROR: transient failure (attempt {attempt}/3)"
+                    buf.append(
+                        _line(when, "order.retried", partition, offset, raw, size, True, err, raw)
+                    )
+                    when += timedelta(milliseconds=1000 * 2 ** (attempt - 1))
+                if attempts <= 3:
+                    buf.append(
+                        _line(
+                            when, "order.validated", partition, offset, raw, size, True, None, raw
+                        )
+                    )
+                else:
+                    err = "PROCESSING_ERROR: transient failure (attempt 3/3)"
+                    buf.append(
+                        _line(when, "order.rejected", partition, offset, raw, size, True, err, raw)
+                    )
+                    buf.append(
+                        _line(
+                            when,
+                            "order.dead_lettered",
+                            partition,
+                            offset,
+                            raw,
+                            size,
+                            True,
+                            err,
+                            raw,
+                        )
+                    )
+            else:
+                try:
+                    parse_order(event.value)
+                    err, full, ok = "UNKNOWN_ERROR: accepted", raw, True
+                except ProcessingFailure as exc:
+                    err = f"{exc.reason}: {exc.message}"
+                    ok = exc.reason != "DESERIALIZATION_ERROR"
+                    full = raw if ok else None
+                buf.append(
+                    _line(when, "order.rejected", partition, offset, raw, size, ok, err, full)
+                )
+                buf.append(
+                    _line(when, "order.dead_lettered", partition, offset, raw, size, ok, err, full)
+                )
+            if len(buf) >= 5000:
+                written += len(buf)
+                out.write("".join(buf))
+                buf.clear()
+        written += len(buf)
+        out.write("".join(buf))
+    return order_ids
+
+
+def _timed(fn):  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--file", type=Path, default=None)
+    parser.add_argument("--gui", action="store_true", help="also time the Qt widget")
+    args = parser.parse_args(argv)
+
+    path = args.file or Path(tempfile.gettempdir()) / f"orderdesk-bench-{args.lines}.events"
+    ids_path = path.with_suffix(".ids")
+    if not path.exists() or not ids_path.exists():
+        print(f"generating {args.lines:,} lines into {path} ...", flush=True)
+        t, ids = _timed(lambda: generate_audit_file(path, args.lines))
+        ids_path.write_text("\n".join(ids))
+        print(f"  generated in {t:.1f} s", flush=True)
+    ids = ids_path.read_text().split("\n")
+    size = path.stat().st_size
+
+    import numpy as np
+
+    from orderdesk.audit_index import EVENT_CODES, AuditFilter, AuditIndex
+
+    def baseline() -> int:
+        n = 0
+        with path.open("rb") as f:
+            for _ in f:
+                n += 1
+        return n
+
+    rows: list[tuple[str, float, str]] = []
+    t_base, n_lines = _timed(baseline)
+    rows.append(("plain Python: for line in file (count lines)", t_base, f"{n_lines:,} lines"))
+
+    index = AuditIndex(path)
+    t_index, _ = _timed(index.index_all)
+    t_first, first = _timed(lambda: [index.row(i) for i in range(40)])
+    rows.append(("open: index whole file", t_index, f"{index.line_count:,} lines"))
+    rows.append(("open: parse first 40 rows", t_first, f"{first[0].event_type}"))
+
+    # An order from the middle of the file that was retried, then dead-lettered: it has
+    # four events (retried twice, rejected, dead_lettered) that the filter must all find.
+    dead = np.flatnonzero(index.codes == EVENT_CODES["order.dead_lettered"])
+    dead = dead[dead > index.line_count // 2]
+    wanted = next(
+        row.order_id for row in index.rows(dead[:500].tolist()) if "transient" in row.error
+    )
+    t, hits = _timed(lambda: index.matching(AuditFilter(order_id=wanted)))
+    kinds = sorted({index.row(int(i)).event_type for i in hits})
+    rows.append(("filter: one order id", t, f"{len(hits)} rows ({', '.join(kinds)})"))
+    t, hits = _timed(lambda: index.matching(AuditFilter(event_types={"order.dead_lettered"})))
+    rows.append(("filter: event type dead_lettered", t, f"{len(hits):,} rows"))
+    t, hits = _timed(lambda: index.matching(AuditFilter(event_types={"order.validated"})))
+    rows.append(("filter: event type validated", t, f"{len(hits):,} rows"))
+    t, hits = _timed(lambda: index.matching(AuditFilter(text="Espresso Machine")))
+    rows.append(("filter: text 'Espresso Machine'", t, f"{len(hits):,} rows"))
+    t, hits = _timed(lambda: index.matching(AuditFilter(text="total_price")))
+    rows.append(("filter: text in every line", t, f"{len(hits):,} rows"))
+    t, hits = _timed(lambda: index.matching(AuditFilter(text="no-such-text-anywhere")))
+    rows.append(("filter: text found nowhere", t, f"{len(hits):,} rows"))
+    lo = datetime(2026, 11, 25, 8, 10, tzinfo=UTC)
+    hi = lo + timedelta(minutes=5)
+    t, hits = _timed(lambda: index.matching(AuditFilter(since=lo, until=hi)))
+    rows.append(("filter: 5-minute time range", t, f"{len(hits):,} rows"))
+    t, hits = _timed(
+        lambda: index.matching(
+            AuditFilter(text="transient", event_types={"order.retried"}, since=lo)
+        )
+    )
+    rows.append(("filter: text + type + time", t, f"{len(hits):,} rows"))
+
+    if args.gui:
+        rows.extend(_gui_rows(path))
+
+    print(f"\nfile: {path} ({size / 1e9:.2f} GB, {n_lines:,} lines), {os.cpu_count()} CPUs")
+    print(f"{'measure':<48} {'seconds':>8} {'x baseline':>11}  result")
+    for name, secs, note in rows:
+        print(f"{name:<48} {secs:8.3f} {secs / t_base:11.2f}  {note}")
+    return 0
+
+
+def _gui_rows(path: Path) -> list[tuple[str, float, str]]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from orderdesk.gui.audit_browser import AuditBrowser
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    widget = AuditBrowser()
+    widget.resize(1200, 700)
+    widget.show()
+    app.processEvents()
+    clock = QElapsedTimer()
+    marks: dict[str, float] = {}
+    stalls: list[float] = []
+    beat = QElapsedTimer()
+
+    def tick() -> None:
+        # The longest gap between two 10 ms ticks is the longest event-loop stall.
+        stalls.append(beat.restart() / 1000)
+        if "first" not in marks and widget.model.rowCount() > 0:
+            marks["first"] = clock.elapsed() / 1000
+        if not widget.is_indexing() and widget.model.rowCount() > 0:
+            marks["done"] = clock.elapsed() / 1000
+            app.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(10)
+    clock.start()
+    beat.start()
+    widget.open_file(path)
+    app.exec()
+    timer.stop()
+    widget.close()
+    widget.deleteLater()
+    app.processEvents()
+    return [
+        ("GUI: open_file -> first rows in the table", marks["first"], ""),
+        ("GUI: open_file -> whole file indexed", marks["done"], ""),
+        ("GUI: longest event-loop stall while indexing", max(stalls[1:] or [0]), ""),
+    ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
