@@ -413,14 +413,18 @@ class OrderGenerator:
     def next_event(self) -> GeneratedEvent:
         """The next event: a valid order, or with probability `faulty_ratio` a faulty one."""
         rng = self._rng
-        self._sequence += 1
         if self._faulty_ratio and rng.random() < self._faulty_ratio:
-            fault = _FAULT_KINDS[int(rng.random() * len(_FAULT_KINDS))]
-            event = self._order_event(self._sequence)
-            event.fault = fault
-            event.value = _break(event.value, fault, rng)
-            return event
+            return self.faulty_event(_FAULT_KINDS[int(rng.random() * len(_FAULT_KINDS))])
+        self._sequence += 1
         return self._order_event(self._sequence)
+
+    def faulty_event(self, fault: FaultKind) -> GeneratedEvent:
+        """The next event, broken in the way `fault` names (its key and headers stay valid)."""
+        self._sequence += 1
+        event = self._order_event(self._sequence)
+        event.fault = fault
+        event.value = _break(event.value, fault, self._rng)
+        return event
 
     def _timestamp(self) -> bytes:
         now = self._clock()
