@@ -46,9 +46,11 @@ from orderdesk.gui.dlq_editor import PayloadEditor, pretty_json
 from orderdesk.gui.dlq_model import (
     COL_ERROR,
     COL_KEY,
+    COL_ORIGINAL,
     COL_REASON,
+    COL_REPLAYED,
+    COL_RETRIES,
     COL_TIME,
-    COL_TOPIC,
     DeadLetterFilterModel,
     DeadLetterTableModel,
     EntryRole,
@@ -144,7 +146,8 @@ class DeadLetterInbox(QWidget):
             self.reasons.addItem(self._reason_item(reason))
         self.reasons.setCurrentRow(0)
         self.reasons.currentItemChanged.connect(self._filter_reason)
-        self.reasons.setMinimumWidth(self.reasons.sizeHintForColumn(0) + 48)
+        reasons_width = self.reasons.sizeHintForColumn(0) + 24
+        self.reasons.setMinimumWidth(reasons_width)
 
         self.table = QTableView(self)
         self.table.setObjectName("dlqTable")
@@ -152,7 +155,7 @@ class DeadLetterInbox(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(COL_TIME, Qt.SortOrder.AscendingOrder)
+        self.table.sortByColumn(COL_TIME, Qt.SortOrder.DescendingOrder)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
@@ -161,13 +164,17 @@ class DeadLetterInbox(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_ERROR, QHeaderView.ResizeMode.Stretch)
         metrics = self.table.fontMetrics()
+        # Fixed widths from sample text: ResizeToContents would scan every row.
         for col, sample in (
             (COL_TIME, "2026-11-25 23:59:59"),
             (COL_REASON, "DESERIALIZATION_ERROR"),
-            (COL_TOPIC, "orders-topic"),
-            (COL_KEY, "6f1c2d0e-8a4b-4c1e"),
+            (COL_ORIGINAL, "orders-topic[12]@1234567"),
+            (COL_KEY, "6f1c2d0e-8a4b"),
+            (COL_RETRIES, "Retries"),
+            (COL_REPLAYED, "Replayed"),
         ):
-            self.table.setColumnWidth(col, metrics.horizontalAdvance(sample) + 24)
+            self.table.setColumnWidth(col, metrics.horizontalAdvance(sample) + 28)
+        self.table.horizontalHeader().setMinimumSectionSize(metrics.horizontalAdvance("Key") + 28)
         self.table.selectionModel().selectionChanged.connect(self._update_selection_state)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
@@ -176,8 +183,8 @@ class DeadLetterInbox(QWidget):
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.table)
         right.addWidget(self.details)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 1)
         right.setChildrenCollapsible(False)
 
         body = QSplitter(Qt.Orientation.Horizontal, self)
@@ -186,6 +193,7 @@ class DeadLetterInbox(QWidget):
         body.setStretchFactor(0, 0)
         body.setStretchFactor(1, 1)
         body.setChildrenCollapsible(False)
+        body.setSizes([reasons_width, 10 * reasons_width])
 
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
@@ -217,7 +225,7 @@ class DeadLetterInbox(QWidget):
         layout.addLayout(top)
         layout.addWidget(body, 1)
         layout.addLayout(bottom)
-        self._update_selection_state()
+        self._show_entry(None)
 
     def _build_details(self) -> QWidget:
         box = QWidget(self)
@@ -278,7 +286,6 @@ class DeadLetterInbox(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.info)
         layout.addWidget(self.tabs, 1)
-        self._show_entry(None)
         return box
 
     # -- reader ----------------------------------------------------------------------------
@@ -357,7 +364,8 @@ class DeadLetterInbox(QWidget):
 
     def _reason_item(self, reason: FailureReason | None) -> QListWidgetItem:
         item = QListWidgetItem()
-        item.setData(Qt.ItemDataRole.UserRole, reason)
+        # Stored as text: Qt turns a str-based enum into a plain str anyway.
+        item.setData(Qt.ItemDataRole.UserRole, "" if reason is None else reason.value)
         item.setText(self._reason_text(reason, 0))
         return item
 
@@ -370,7 +378,7 @@ class DeadLetterInbox(QWidget):
         total = sum(counts.values())
         for row in range(self.reasons.count()):
             item = self.reasons.item(row)
-            reason = item.data(Qt.ItemDataRole.UserRole)
+            reason = _reason_of(item)
             count = total if reason is None else counts.get(reason, 0)
             item.setText(self._reason_text(reason, count))
             if reason is not None:
@@ -380,12 +388,12 @@ class DeadLetterInbox(QWidget):
 
     def set_reason_filter(self, reason: FailureReason | None) -> None:
         for row in range(self.reasons.count()):
-            if self.reasons.item(row).data(Qt.ItemDataRole.UserRole) == reason:
+            if _reason_of(self.reasons.item(row)) == reason:
                 self.reasons.setCurrentRow(row)
                 return
 
     def _filter_reason(self, item: QListWidgetItem | None, _previous: Any = None) -> None:
-        self.proxy.set_reason(None if item is None else item.data(Qt.ItemDataRole.UserRole))
+        self.proxy.set_reason(None if item is None else _reason_of(item))
         self._update_selection_state()
 
     def _filter_text(self, text: str) -> None:
@@ -630,3 +638,8 @@ class DeadLetterInbox(QWidget):
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self._update_selection_state()
+
+
+def _reason_of(item: QListWidgetItem) -> FailureReason | None:
+    value = item.data(Qt.ItemDataRole.UserRole)
+    return FailureReason(value) if value else None

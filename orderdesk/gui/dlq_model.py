@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -22,15 +22,12 @@ COLUMNS = (
     "Time",
     "Failure reason",
     "Error",
-    "Original topic",
-    "Partition",
-    "Offset",
+    "Original",
     "Key",
     "Retries",
     "Replayed",
 )
-COL_TIME, COL_REASON, COL_ERROR, COL_TOPIC, COL_PARTITION, COL_OFFSET, COL_KEY = range(7)
-COL_RETRIES, COL_REPLAYED = 7, 8
+COL_TIME, COL_REASON, COL_ERROR, COL_ORIGINAL, COL_KEY, COL_RETRIES, COL_REPLAYED = range(7)
 
 #: The entry of a row, for any column.
 EntryRole = Qt.ItemDataRole.UserRole + 1
@@ -74,8 +71,12 @@ class DeadLetterTableModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and section == COL_ORIGINAL:
+            return "Where the failed message was: topic[partition]@offset"
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -93,11 +94,9 @@ class DeadLetterTableModel(QAbstractTableModel):
             return entry.error_message
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_REASON:
             return QBrush(QColor(REASON_COLORS.get(entry.failure_reason, "#7f8c8d")))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (
-            COL_PARTITION,
-            COL_OFFSET,
-            COL_RETRIES,
-        ):
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_KEY:
+            return entry.original_key
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == COL_RETRIES:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -169,12 +168,8 @@ class DeadLetterTableModel(QAbstractTableModel):
             return entry.failure_reason.value
         if col == COL_ERROR:
             return " ".join(entry.error_message.split())[:300]
-        if col == COL_TOPIC:
-            return entry.original_topic or "?"
-        if col == COL_PARTITION:
-            return "?" if entry.original_partition is None else str(entry.original_partition)
-        if col == COL_OFFSET:
-            return "?" if entry.original_offset is None else str(entry.original_offset)
+        if col == COL_ORIGINAL:
+            return entry.original_coordinates
         if col == COL_KEY:
             return entry.original_key if entry.original_key is not None else "–"
         if col == COL_RETRIES:
@@ -187,10 +182,11 @@ class DeadLetterTableModel(QAbstractTableModel):
     def _sort_value(self, entry: DeadLetterEntry, col: int) -> Any:
         if col == COL_TIME:
             return entry.timestamp.timestamp() if entry.timestamp else 0.0
-        if col == COL_PARTITION:
-            return -1 if entry.original_partition is None else entry.original_partition
-        if col == COL_OFFSET:
-            return -1 if entry.original_offset is None else entry.original_offset
+        if col == COL_ORIGINAL:
+            # Zero-padded so that text order is topic, then partition, then offset.
+            part = -1 if entry.original_partition is None else entry.original_partition
+            off = -1 if entry.original_offset is None else entry.original_offset
+            return f"{entry.original_topic or ''}\x00{part + 1:010d}{off + 1:020d}"
         if col == COL_RETRIES:
             return entry.retry_count
         if col == COL_REPLAYED:
@@ -209,17 +205,24 @@ class DeadLetterFilterModel(QSortFilterProxyModel):
         self.setSortRole(SortRole)
 
     def set_reason(self, reason: FailureReason | None) -> None:
-        self._reason = reason
-        self.invalidateRowsFilter()
+        self._change_filter(lambda: setattr(self, "_reason", reason))
 
     def set_text(self, text: str) -> None:
-        self._text = text.strip()
-        self.invalidateRowsFilter()
+        self._change_filter(lambda: setattr(self, "_text", text.strip()))
 
     def set_replayed(self, replayed: bool | None) -> None:
         """True: only replayed entries, False: only those never replayed, None: all."""
-        self._replayed = replayed
-        self.invalidateRowsFilter()
+        self._change_filter(lambda: setattr(self, "_replayed", replayed))
+
+    def _change_filter(self, change: Callable[[], None]) -> None:
+        # Qt 6.10 replaced invalidateRowsFilter() by a begin/end pair around the change.
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            change()
+            self.invalidateRowsFilter()
 
     @property
     def reason(self) -> FailureReason | None:

@@ -1,0 +1,230 @@
+"""The dead-letter inbox, driven as a person would: filter, inspect, fix, republish."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from orderdesk.config import Settings, load_settings
+from orderdesk.dlq.entries import entry_from_record
+from orderdesk.dlq.republish import ReplaySummary
+from orderdesk.domain import FailureReason
+from orderdesk.domain import headers as hdr
+from orderdesk.gui.dlq_editor import PayloadEditor
+from orderdesk.gui.dlq_inbox import TAB_EDIT, DeadLetterInbox
+from orderdesk.gui.dlq_model import COL_REPLAYED, DeadLetterTableModel
+from tests.unit.dlq_records import broken_order, order_payload, orderdesk_record, spring_headers
+
+TIMEOUT_MS = 60_000
+
+
+def _settings(tmp_path: Path, bootstrap: str = "127.0.0.1:1", **topics: str) -> Settings:
+    overrides = {"kafka.bootstrap_servers": bootstrap, "log_dir": str(tmp_path / "logs")}
+    overrides.update({f"topics.{k}": v for k, v in topics.items()})
+    return load_settings(overrides=overrides, environ={})
+
+
+def _entries(count_by_reason: dict[FailureReason, int], dlq: str = "orders-dlq"):
+    out = []
+    offset = 0
+    for reason, count in count_by_reason.items():
+        for _ in range(count):
+            key, value, headers, _msg = orderdesk_record(
+                broken_order(), reason=reason, error=f"{reason.value.lower()} happened"
+            )
+            out.append(entry_from_record(dlq, 0, offset, key, value, headers, 1_700_000_000_000))
+            offset += 1
+    return out
+
+
+@pytest.fixture
+def make_inbox(qtbot) -> Iterator[Callable[..., DeadLetterInbox]]:
+    made: list[DeadLetterInbox] = []
+
+    def make(settings: Settings, autostart: bool = True) -> DeadLetterInbox:
+        inbox = DeadLetterInbox(settings, autostart=autostart)
+        qtbot.addWidget(inbox)
+        inbox.resize(1200, 760)
+        inbox.show()
+        made.append(inbox)
+        return inbox
+
+    yield make
+    for inbox in made:
+        inbox.shutdown()
+
+
+def test_model_passes_the_model_tester(qtmodeltester) -> None:
+    model = DeadLetterTableModel()
+    model.add_entries(_entries({FailureReason.VALIDATION_ERROR: 3}))
+    qtmodeltester.check(model)
+
+
+def test_filter_by_reason_and_text_with_counts(make_inbox, tmp_path: Path) -> None:
+    inbox = make_inbox(_settings(tmp_path), autostart=False)
+    entries = _entries(
+        {
+            FailureReason.VALIDATION_ERROR: 4,
+            FailureReason.DESERIALIZATION_ERROR: 2,
+            FailureReason.TIMEOUT_ERROR: 1,
+        }
+    )
+    inbox.model.add_entries(entries)
+    # The same id again replaces its row rather than adding one.
+    inbox.model.add_entries(entries[:2])
+    assert inbox.proxy.rowCount() == 7
+    texts = [inbox.reasons.item(i).text() for i in range(inbox.reasons.count())]
+    assert texts[0] == "All reasons  (7)"
+    assert "VALIDATION_ERROR  (4)" in texts
+    assert "UNKNOWN_ERROR  (0)" in texts
+
+    inbox.set_reason_filter(FailureReason.DESERIALIZATION_ERROR)
+    assert inbox.proxy.rowCount() == 2
+    inbox.set_reason_filter(None)
+    inbox.search.setText("TIMEOUT_error happened")
+    assert inbox.proxy.rowCount() == 1
+    inbox.search.clear()
+    inbox.table.selectAll()
+    assert len(inbox.selected_entries()) == 7
+    assert inbox.bulk_button.text() == "Republish selected (7)…"
+    assert "7 shown" not in inbox.status.text()
+
+
+def test_live_validation_of_an_edited_payload(qtbot) -> None:
+    editor = PayloadEditor()
+    qtbot.addWidget(editor)
+    bad = broken_order()
+    editor.set_payload(json.dumps(bad))
+    assert any(p.startswith("total: expected 45.10") for p in editor.problems)
+    assert "Not a valid order" in editor.status.text()
+    # The check is debounced: it runs once typing pauses, not on every keystroke.
+    fixed = editor.text().replace('"total": 999.0', '"total": 45.1')
+    with qtbot.waitSignal(editor.validated, timeout=5_000) as blocker:
+        editor.edit.setPlainText(fixed)
+        assert editor.pending
+    assert blocker.args == [[]]
+    assert "Valid order" in editor.status.text()
+    assert json.loads(editor.payload_bytes()) == bad | {"total": 45.1}
+    with qtbot.waitSignal(editor.validated, timeout=5_000) as blocker:
+        editor.edit.setPlainText('{"order_id": ')
+    assert blocker.args[0][0].startswith("not valid JSON")
+    # The highlighter colours keys and strings.
+    editor.set_payload('{"order_id": "x", "sequence": 1}')
+    formats = editor.edit.document().firstBlock().next().layout().formats()
+    assert formats
+
+
+@pytest.mark.kafka
+def test_read_filter_fix_and_republish(
+    make_inbox,
+    kafka_bootstrap: str,
+    topic_factory: Callable[..., str],
+    tmp_path: Path,
+    qtbot,
+) -> None:
+    orders = topic_factory(1, prefix="gui-orders")
+    dlq = topic_factory(1, prefix="gui-dlq")
+    validation = [orderdesk_record(broken_order(), original_topic=orders) for _ in range(3)]
+    others = [
+        orderdesk_record(
+            order_payload(),
+            reason=FailureReason.PROCESSING_ERROR,
+            error="warehouse busy",
+            original_topic=orders,
+        )
+    ]
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for key, value, headers, _ in validation + others:
+        producer.produce(dlq, key=key, value=value, headers=headers)
+    producer.produce(
+        dlq,
+        key=b"pay-1",
+        value=b"{}",
+        headers=spring_headers(orders, 0, 5, "org.example.ValidationException", "bad"),
+    )
+    assert producer.flush(30) == 0
+
+    inbox = make_inbox(_settings(tmp_path, kafka_bootstrap, orders=orders, dlq=dlq))
+    qtbot.waitUntil(lambda: inbox.is_caught_up and inbox.model.rowCount() == 5, timeout=TIMEOUT_MS)
+    assert "following live" in inbox.status.text()
+
+    # Filter by reason: the three OrderDesk ones and Spring's ValidationException.
+    inbox.set_reason_filter(FailureReason.VALIDATION_ERROR)
+    assert inbox.proxy.rowCount() == 4
+    inbox.search.setText(validation[0][3].id)
+    assert inbox.proxy.rowCount() == 1
+
+    # Edit the payload, see the live check, republish it.
+    inbox.table.selectRow(0)
+    assert inbox.current_entry().id == validation[0][3].id
+    inbox.tabs.setCurrentIndex(TAB_EDIT)
+    assert inbox.editor.problems
+    with qtbot.waitSignal(inbox.editor.validated, timeout=5_000) as checked:
+        inbox.editor.edit.setPlainText(
+            inbox.editor.text().replace('"total": 999.0', '"total": 45.1')
+        )
+    assert checked.args == [[]]
+    asked: list[tuple[int, list[str], int, int]] = []
+
+    def confirm(count: int, targets: list[str], already: int, problems: int):
+        asked.append((count, targets, already, problems))
+        return True, False
+
+    inbox.confirm_republish = confirm
+    with qtbot.waitSignal(inbox.republish_finished, timeout=TIMEOUT_MS) as done:
+        assert inbox.republish_current()
+    summary: ReplaySummary = done.args[0]
+    assert summary.ok, summary.text()
+    assert asked == [(1, [orders], 0, 0)]
+    qtbot.waitUntil(lambda: not inbox.republishing, timeout=TIMEOUT_MS)
+    assert inbox.tabs.tabText(3) == "Replays (1)"
+
+    # Bulk: every validation error, as it is; the one fixed above is refused (no 'again').
+    inbox.search.clear()
+    inbox.table.selectAll()
+    assert len(inbox.selected_entries()) == 4
+    with qtbot.waitSignal(inbox.republish_finished, timeout=TIMEOUT_MS) as done:
+        assert inbox.republish_selected()
+    summary = done.args[0]
+    assert asked[-1] == (4, [orders], 1, 0)
+    assert (summary.acknowledged, summary.refused, summary.failed) == (3, 1, 0)
+    assert "3 of 4 republished" in inbox.summary.text()
+    qtbot.waitUntil(lambda: not inbox.republishing, timeout=TIMEOUT_MS)
+    replayed_col = [
+        inbox.proxy.index(r, COL_REPLAYED).data() for r in range(inbox.proxy.rowCount())
+    ]
+    assert replayed_col == ["yes"] * 4
+
+    # What reached the orders topic: the fixed payload, under the original key.
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": f"check-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        consumer.subscribe([orders])
+        got = []
+        deadline = time.monotonic() + 60
+        while len(got) < 4 and time.monotonic() < deadline:
+            got += [m for m in consumer.consume(10, timeout=0.5) if m.error() is None]
+    finally:
+        consumer.close()
+    first = got[0]
+    assert first.key() == validation[0][0]
+    assert json.loads(first.value())["total"] == 45.1
+    assert dict(first.headers())[hdr.REPLAY_DLQ_ID] == validation[0][3].id.encode()
+
+    # A new dead letter shows up live.
+    extra = orderdesk_record(broken_order(), original_topic=orders)
+    producer.produce(dlq, key=extra[0], value=extra[1], headers=extra[2])
+    assert producer.flush(30) == 0
+    qtbot.waitUntil(lambda: inbox.model.rowCount() == 6, timeout=TIMEOUT_MS)
+    assert inbox.reasons.item(0).text() == "All reasons  (6)"
