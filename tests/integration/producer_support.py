@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from orderdesk.config import Settings, load_settings
 
@@ -48,7 +48,7 @@ def _consumer(bootstrap: str) -> Consumer:
 
 
 def topic_size(bootstrap: str, topic: str) -> int:
-    """Messages the topic holds now (0 while it does not exist yet)."""
+    """Messages the topic holds now (0 while it does not exist yet or is still settling)."""
     consumer = _consumer(bootstrap)
     try:
         meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
@@ -59,6 +59,8 @@ def topic_size(bootstrap: str, topic: str) -> int:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
             total += high - low
         return total
+    except KafkaException:
+        return 0  # partitions without a leader yet, just after creation
     finally:
         consumer.close()
 
