@@ -196,7 +196,7 @@ class TrackerService(Service[TrackerStats]):
         self._drain_requested = False
         self._drain_targets: dict[int, int] | None = None
         self._drain_checked = 0.0
-        self._foreign_done: set[int] = set()
+        self._known_done: set[int] = set()
         # Counters
         self._received = 0
         self._valid = 0
@@ -620,12 +620,14 @@ class TrackerService(Service[TrackerStats]):
             if upto is None or (upto <= part.committed and not final):
                 continue
             offsets.append(TopicPartition(self._topic, number, upto))
-        if not offsets or consumer is None:
-            return
+        # Flushed at every turn of the loop, not only before commits, so that readers of the
+        # files (the GUI's audit browser) see entries within a poll interval.
         if self._audit is not None:
             self._audit.flush()
         if self._tlog is not None:
             self._tlog.flush()
+        if not offsets or consumer is None:
+            return
         try:
             consumer.commit(offsets=offsets, asynchronous=not final)
         except KafkaException as exc:
@@ -695,21 +697,22 @@ class TrackerService(Service[TrackerStats]):
             self._drain_targets = self._end_offsets(consumer)
             if self._drain_targets is None:
                 return False
+        unknown = []
         for number, target in self._drain_targets.items():
-            if target <= 0:
-                continue
             part = self._parts.get(number)
-            if part is not None:
-                if part.committed < target:
-                    return False
-            elif number not in self._foreign_done:
-                if now - self._drain_checked < 1.0:
-                    return False
-                self._drain_checked = now
-                self._check_foreign(consumer)
-                if number not in self._foreign_done:
-                    return False
-        return True
+            if target <= 0 or number in self._known_done:
+                continue
+            if part is not None and part.committed >= target:
+                continue
+            unknown.append(number)
+        if not unknown:
+            return True
+        # Partitions with nothing new for this consumer (or owned by another member) are
+        # done when the group's committed offset reached the target: ask, now and then.
+        if now - self._drain_checked >= 1.0:
+            self._drain_checked = now
+            self._check_committed(consumer, unknown)
+        return all(n in self._known_done for n in unknown)
 
     def _end_offsets(self, consumer: Consumer) -> dict[int, int] | None:
         try:
@@ -727,24 +730,17 @@ class TrackerService(Service[TrackerStats]):
         except KafkaException:
             return None
 
-    def _check_foreign(self, consumer: Consumer) -> None:
-        """Partitions owned by other group members count when their commits reached the end."""
+    def _check_committed(self, consumer: Consumer, numbers: list[int]) -> None:
         assert self._drain_targets is not None
-        wanted = [
-            TopicPartition(self._topic, n)
-            for n in self._drain_targets
-            if n not in self._parts and n not in self._foreign_done
-        ]
-        if not wanted:
-            return
         try:
-            committed = consumer.committed(wanted, timeout=5)
+            committed = consumer.committed(
+                [TopicPartition(self._topic, n) for n in numbers], timeout=5
+            )
         except KafkaException:
             return
         for tp in committed:
-            target = self._drain_targets[tp.partition]
-            if target == 0 or tp.offset >= target:
-                self._foreign_done.add(tp.partition)
+            if tp.offset >= self._drain_targets[tp.partition]:
+                self._known_done.add(tp.partition)
 
     # -- audit, stats and logs -------------------------------------------------------------
 
