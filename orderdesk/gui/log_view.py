@@ -143,12 +143,20 @@ class LogFilterProxy(QSortFilterProxyModel):
         self._text = ""
 
     def set_min_level(self, level: LogLevel) -> None:
-        self._min_level = LEVEL_ORDER[level]
-        self.invalidateRowsFilter()
+        self._change_filter("_min_level", LEVEL_ORDER[level])
 
     def set_text(self, text: str) -> None:
-        self._text = text.strip().lower()
-        self.invalidateRowsFilter()
+        self._change_filter("_text", text.strip().lower())
+
+    def _change_filter(self, attr: str, value: Any) -> None:
+        # Qt 6.10 replaced invalidateRowsFilter() by a begin/end pair around the change.
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            setattr(self, attr, value)
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            setattr(self, attr, value)
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
         model = self.sourceModel()
