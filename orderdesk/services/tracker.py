@@ -32,7 +32,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from orderdesk.config import Settings
+from orderdesk.config import ConfigError, Settings
 from orderdesk.domain import (
     AuditEvent,
     FailureReason,
@@ -44,6 +44,7 @@ from orderdesk.domain import (
     parse_order,
 )
 from orderdesk.kafka import BrokerUnavailable, ensure_topics, make_consumer
+from orderdesk.kafka.clients import librdkafka_log
 from orderdesk.logs import TRACKER_EVENTS, TRACKER_LOG, AuditWriter, TechnicalLogWriter
 from orderdesk.services.base import RateMeter, Service, ServiceError, TrackerStats
 from orderdesk.services.deadletter import (
@@ -91,11 +92,36 @@ class StockReservation:
 
 @dataclass(frozen=True)
 class TrackerResult:
-    """What a tracker run did, returned by `run()`."""
+    """What a tracker run did, returned by `run()` (and attached to its `ServiceError`)."""
 
     stats: TrackerStats
     #: Offset committed last for each partition of the orders topic, at the end of the run.
     committed: dict[int, int] = field(default_factory=dict)
+    #: Why the run ended early, when it did (the message of the `ServiceError`).
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def summary(self) -> str:
+        """One line of `key=value` pairs, for people and scripts alike."""
+        s = self.stats
+        reasons = ",".join(f"{k}:{v}" for k, v in sorted(s.dead_lettered.items())) or "0"
+        parts = [
+            f"received={s.received}",
+            f"valid={s.valid}",
+            f"dead_lettered={s.dead_lettered_total}",
+            f"by_reason={reasons}",
+            f"retries={s.retries}",
+            f"in_flight={s.in_flight}",
+            f"committed={sum(self.committed.values())}",
+            f"elapsed={s.elapsed:.2f}s",
+            f"rate={s.received / s.elapsed if s.elapsed > 0 else 0.0:.1f}/s",
+        ]
+        if self.error:
+            parts.append(f"error={self.error!r}")
+        return " ".join(parts)
 
 
 @dataclass
@@ -207,6 +233,7 @@ class TrackerService(Service[TrackerStats]):
         self._last_error_at: float | None = None
         self._lag: int | None = None
         self._recent_errors: dict[str, float] = {}
+        self._fatal: KafkaError | None = None
         self._rate = RateMeter()
         self._dlq_rate = RateMeter()
         self._started = time.monotonic()
@@ -244,13 +271,7 @@ class TrackerService(Service[TrackerStats]):
         self._open_files()
         try:
             self._prepare_topics()
-            self._consumer = make_consumer(
-                self.settings.kafka,
-                self._group,
-                on_commit=self._on_commit,
-                **self._consumer_extra,
-            )
-            self._dlq = DeadLetterProducer(self.settings, self._on_dead_letter_delivery)
+            self._make_clients()
             self.log(
                 LogLevel.INFO,
                 "tracker started",
@@ -269,15 +290,29 @@ class TrackerService(Service[TrackerStats]):
             )
             self._loop()
             self._checkpoint(final=True)
+        except ServiceError as exc:
+            error = exc
         except KafkaException as exc:
-            self._fail(f"Kafka error: {_error_text(exc)}")
+            error = self._fatal_error(f"Kafka error: {_error_text(exc)}")
         except OSError as exc:
-            self._fail(f"cannot write the tracker's files in {self.settings.log_dir}: {exc}")
+            error = self._fatal_error(
+                f"cannot write the tracker's files in {self.settings.log_dir}: {exc}"
+            )
+        else:
+            error = None
         finally:
             self._shutdown()
         stats = self.snapshot()
         self.emit_stats(stats)
-        return TrackerResult(stats=stats, committed=self._committed_offsets())
+        result = TrackerResult(
+            stats=stats,
+            committed=dict(self._committed),
+            error=None if error is None else str(error),
+        )
+        if error is not None:
+            error.result = result
+            raise error
+        return result
 
     # -- set-up and tear-down --------------------------------------------------------------
 
@@ -306,10 +341,33 @@ class TrackerService(Service[TrackerStats]):
         if created:
             self.log(LogLevel.INFO, "created topics", topics=created)
 
-    def _fail(self, message: str) -> None:
+    def _make_clients(self) -> None:
+        common = {"error_cb": self._on_client_error, "logger": librdkafka_log}
+        try:
+            self._consumer = make_consumer(
+                self.settings.kafka,
+                self._group,
+                on_commit=self._on_commit,
+                **common,
+                **self._consumer_extra,
+            )
+            self._dlq = DeadLetterProducer(self.settings, self._on_dead_letter_delivery, **common)
+        except (KafkaException, ValueError, TypeError) as exc:
+            text = _error_text(exc) if isinstance(exc, KafkaException) else str(exc)
+            raise ConfigError(f"Kafka client configuration: {text}") from None
+
+    def _on_client_error(self, err: KafkaError) -> None:
+        """librdkafka's error callback: fatal errors end the run, others are reported."""
+        if err.fatal():
+            self._fatal = err
+            return
+        self._note_error(err.str())
+        self._log_throttled(LogLevel.WARNING, "Kafka client error", err.str())
+
+    def _fatal_error(self, message: str) -> ServiceError:
         self._note_error(message)
         self.log(LogLevel.CRITICAL, "tracker stopped by a fatal error", error=message)
-        raise ServiceError(message, result=None)
+        return ServiceError(message)
 
     def _shutdown(self) -> None:
         consumer = self._consumer
@@ -365,6 +423,8 @@ class TrackerService(Service[TrackerStats]):
         next_metrics = now + metrics_interval
         next_lag = now + LAG_INTERVAL
         while not self.stop_requested:
+            if self._fatal is not None:
+                raise self._fatal_error(f"fatal Kafka error: {self._fatal.str()}")
             msgs = consumer.consume(BATCH_SIZE, self._poll_timeout())
             if msgs:
                 self._route(msgs)
@@ -684,9 +744,6 @@ class TrackerService(Service[TrackerStats]):
             partitions=sorted(numbers),
         )
 
-    def _committed_offsets(self) -> dict[int, int]:
-        return dict(self._committed)
-
     # -- drain -----------------------------------------------------------------------------
 
     def _drained(self, now: float) -> bool:
@@ -759,7 +816,7 @@ class TrackerService(Service[TrackerStats]):
         if err.code() == KafkaError._PARTITION_EOF:
             return
         if err.fatal():
-            raise ServiceError(f"fatal Kafka consumer error: {err.str()}")
+            raise self._fatal_error(f"fatal Kafka consumer error: {err.str()}")
         self._note_error(err.str())
         self._log_throttled(LogLevel.WARNING, "consumer error", err.str())
 
