@@ -161,6 +161,7 @@ class HeadlessRunner:
                 parts.append(
                     f"{name}: received={stats.received} valid={stats.valid} "
                     f"dead_lettered={stats.dead_lettered_total} retries={stats.retries} "
+                    f"in_flight={stats.in_flight} lag={'?' if stats.lag is None else stats.lag} "
                     f"rate={stats.rate:.1f}/s"
                 )
             elif stats is not None:
@@ -218,6 +219,12 @@ class HeadlessRunner:
             return
         if leader.error is not None:
             follower.service.stop()
+            return
+        drain = getattr(follower.service, "drain", None)
+        if callable(drain):
+            # Exact: the tracker stops once its group committed everything now on the topic.
+            drain()
+            self._follow = None
             return
         acknowledged = getattr(leader.result, "acknowledged", 0)
         if tracker_caught_up(follower.stats, acknowledged):
