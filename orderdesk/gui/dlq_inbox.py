@@ -22,13 +22,12 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabBar,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -139,15 +138,25 @@ class DeadLetterInbox(QWidget):
         top.addWidget(self.reload_button)
         top.addWidget(self.status, 2)
 
-        self.reasons = QListWidget(self)
+        # One tab per failure reason, with its count: grouping and filter in one line,
+        # leaving the table the whole width.
+        self.reasons = QTabBar(self)
         self.reasons.setObjectName("dlqReasons")
-        self.reasons.addItem(self._reason_item(None))
-        for reason in FailureReason:
-            self.reasons.addItem(self._reason_item(reason))
-        self.reasons.setCurrentRow(0)
-        self.reasons.currentItemChanged.connect(self._filter_reason)
-        reasons_width = self.reasons.sizeHintForColumn(0) + 24
-        self.reasons.setMinimumWidth(reasons_width)
+        self.reasons.setDrawBase(False)
+        self.reasons.setExpanding(False)
+        self.reasons.setUsesScrollButtons(True)
+        # Room under the baseline, or the underscores of the reason names are cut off.
+        self.reasons.setStyleSheet(
+            "QTabBar::tab { padding: 5px 10px 6px 10px; margin-right: 4px; border-radius: 4px;"
+            " border: 1px solid palette(mid); }"
+            "QTabBar::tab:selected { background: palette(highlight);"
+            " color: palette(highlighted-text); border-color: palette(highlight); }"
+        )
+        for reason in (None, *FailureReason):
+            index = self.reasons.addTab(self._reason_text(reason, 0))
+            # Stored as text: Qt turns a str-based enum into a plain str anyway.
+            self.reasons.setTabData(index, "" if reason is None else reason.value)
+        self.reasons.currentChanged.connect(self._filter_reason)
 
         self.table = QTableView(self)
         self.table.setObjectName("dlqTable")
@@ -168,7 +177,7 @@ class DeadLetterInbox(QWidget):
         for col, sample in (
             (COL_TIME, "2026-11-25 23:59:59"),
             (COL_REASON, "DESERIALIZATION_ERROR"),
-            (COL_ORIGINAL, "orders-topic[12]@1234567"),
+            (COL_ORIGINAL, "orders[12]@1234567"),
             (COL_KEY, "6f1c2d0e-8a4b"),
             (COL_RETRIES, "Retries"),
             (COL_REPLAYED, "Replayed"),
@@ -186,14 +195,6 @@ class DeadLetterInbox(QWidget):
         right.setStretchFactor(0, 1)
         right.setStretchFactor(1, 1)
         right.setChildrenCollapsible(False)
-
-        body = QSplitter(Qt.Orientation.Horizontal, self)
-        body.addWidget(self.reasons)
-        body.addWidget(right)
-        body.setStretchFactor(0, 0)
-        body.setStretchFactor(1, 1)
-        body.setChildrenCollapsible(False)
-        body.setSizes([reasons_width, 10 * reasons_width])
 
         self.progress = QProgressBar(self)
         self.progress.setVisible(False)
@@ -223,7 +224,8 @@ class DeadLetterInbox(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(body, 1)
+        layout.addWidget(self.reasons)
+        layout.addWidget(right, 1)
         layout.addLayout(bottom)
         self._show_entry(None)
 
@@ -362,38 +364,37 @@ class DeadLetterInbox(QWidget):
 
     # -- filters and selection -------------------------------------------------------------
 
-    def _reason_item(self, reason: FailureReason | None) -> QListWidgetItem:
-        item = QListWidgetItem()
-        # Stored as text: Qt turns a str-based enum into a plain str anyway.
-        item.setData(Qt.ItemDataRole.UserRole, "" if reason is None else reason.value)
-        item.setText(self._reason_text(reason, 0))
-        return item
-
     @staticmethod
     def _reason_text(reason: FailureReason | None, count: int) -> str:
         return f"{'All reasons' if reason is None else reason.value}  ({count:,})"
 
+    def _reason_at(self, index: int) -> FailureReason | None:
+        value = self.reasons.tabData(index)
+        return FailureReason(value) if value else None
+
     def _update_reason_counts(self) -> None:
         counts = self.model.reason_counts()
         total = sum(counts.values())
-        for row in range(self.reasons.count()):
-            item = self.reasons.item(row)
-            reason = _reason_of(item)
+        for index in range(self.reasons.count()):
+            reason = self._reason_at(index)
             count = total if reason is None else counts.get(reason, 0)
-            item.setText(self._reason_text(reason, count))
+            self.reasons.setTabText(index, self._reason_text(reason, count))
             if reason is not None:
-                item.setForeground(
-                    self.palette().text() if count else self.palette().placeholderText()
-                )
+                color = self.palette().text() if count else self.palette().placeholderText()
+                self.reasons.setTabTextColor(index, color.color())
 
     def set_reason_filter(self, reason: FailureReason | None) -> None:
-        for row in range(self.reasons.count()):
-            if _reason_of(self.reasons.item(row)) == reason:
-                self.reasons.setCurrentRow(row)
+        for index in range(self.reasons.count()):
+            if self._reason_at(index) == reason:
+                self.reasons.setCurrentIndex(index)
                 return
 
-    def _filter_reason(self, item: QListWidgetItem | None, _previous: Any = None) -> None:
-        self.proxy.set_reason(None if item is None else _reason_of(item))
+    def reason_counts_shown(self) -> list[str]:
+        """The reason tabs' texts, as the user reads them."""
+        return [self.reasons.tabText(i) for i in range(self.reasons.count())]
+
+    def _filter_reason(self, index: int) -> None:
+        self.proxy.set_reason(self._reason_at(index) if index >= 0 else None)
         self._update_selection_state()
 
     def _filter_text(self, text: str) -> None:
@@ -638,8 +639,3 @@ class DeadLetterInbox(QWidget):
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
         self._update_selection_state()
-
-
-def _reason_of(item: QListWidgetItem) -> FailureReason | None:
-    value = item.data(Qt.ItemDataRole.UserRole)
-    return FailureReason(value) if value else None
