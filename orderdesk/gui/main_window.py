@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -541,13 +542,17 @@ class MainWindow(QMainWindow):
         for tab in (self.audit_browser, self.dlq_inbox):
             shutdown = getattr(tab, "shutdown", None)
             if callable(shutdown):
+                started = time.monotonic()
                 try:
                     shutdown()
                 except Exception:
                     log.exception("shutting down a tab failed")
+                took = time.monotonic() - started
+                if took > 0.5:
+                    log.warning("%s.shutdown() blocked for %.1f s", type(tab).__name__, took)
         self._update_states()
+        # Checked from the timer, never from here: Qt ignores close() inside closeEvent().
         self._close_timer.start()
-        self._poll_close()
 
     def _poll_close(self) -> None:
         if any(r.is_active for r in self.runners) or self.probe_pool.activeThreadCount():
@@ -556,7 +561,7 @@ class MainWindow(QMainWindow):
         self.tick_timer.stop()
         self._save_state()
         self._close_ready = True
-        self.close()
+        QTimer.singleShot(0, self.close)
 
     def about(self) -> None:
         QMessageBox.about(

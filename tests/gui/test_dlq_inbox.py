@@ -66,7 +66,7 @@ def test_model_passes_the_model_tester(qtmodeltester) -> None:
     qtmodeltester.check(model)
 
 
-def test_filter_by_reason_and_text_with_counts(make_inbox, tmp_path: Path) -> None:
+def test_filter_by_reason_and_text_with_counts(make_inbox, tmp_path: Path, qtbot) -> None:
     inbox = make_inbox(_settings(tmp_path), autostart=False)
     entries = _entries(
         {
@@ -88,8 +88,9 @@ def test_filter_by_reason_and_text_with_counts(make_inbox, tmp_path: Path) -> No
     assert inbox.proxy.rowCount() == 2
     inbox.set_reason_filter(None)
     inbox.search.setText("TIMEOUT_error happened")
-    assert inbox.proxy.rowCount() == 1
+    qtbot.waitUntil(lambda: inbox.proxy.rowCount() == 1)
     inbox.search.clear()
+    qtbot.waitUntil(lambda: inbox.proxy.rowCount() == 7)
     inbox.table.selectAll()
     assert len(inbox.selected_entries()) == 7
     assert inbox.bulk_button.text() == "Republish selected (7)…"
@@ -158,7 +159,7 @@ def test_read_filter_fix_and_republish(
     inbox.set_reason_filter(FailureReason.VALIDATION_ERROR)
     assert inbox.proxy.rowCount() == 4
     inbox.search.setText(validation[0][3].id)
-    assert inbox.proxy.rowCount() == 1
+    qtbot.waitUntil(lambda: inbox.proxy.rowCount() == 1)
 
     # Edit the payload, see the live check, republish it.
     inbox.table.selectRow(0)
@@ -187,6 +188,7 @@ def test_read_filter_fix_and_republish(
 
     # Bulk: every validation error, as it is; the one fixed above is refused (no 'again').
     inbox.search.clear()
+    qtbot.waitUntil(lambda: inbox.proxy.rowCount() == 4)
     inbox.table.selectAll()
     assert len(inbox.selected_entries()) == 4
     with qtbot.waitSignal(inbox.republish_finished, timeout=TIMEOUT_MS) as done:

@@ -1,0 +1,162 @@
+"""Main window logic with stand-in services: controls, failures, closing, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QLabel
+
+from orderdesk.config import Settings
+from orderdesk.gui.main_window import MainWindow
+from orderdesk.gui.workers import RunState
+
+from .fakes import FakeFactory
+
+#: Nothing listens there: the connection check fails fast.
+NOWHERE = "127.0.0.1:1"
+
+
+@pytest.fixture(autouse=True)
+def without_optional_tabs(monkeypatch):
+    """The audit browser and dead-letter inbox have tests of their own; here, placeholders."""
+    import importlib
+
+    real = importlib.import_module
+
+    def fake_import(name, *args):
+        if name in ("orderdesk.gui.audit_browser", "orderdesk.gui.dlq_inbox"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", fake_import)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(kafka={"bootstrap_servers": NOWHERE}, log_dir=tmp_path / "logs")
+
+
+def open_window(qtbot, settings: Settings, store: QSettings, **factories) -> MainWindow:
+    factories.setdefault("producer", FakeFactory(kind="producer"))
+    factories.setdefault("tracker", FakeFactory(kind="tracker"))
+    window = MainWindow(settings, None, store, **factories)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def close_window(qtbot, window: MainWindow) -> None:
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+
+
+def test_window_title_menus_and_shortcuts(qtbot, settings, qsettings) -> None:
+    window = open_window(qtbot, settings, qsettings)
+    assert window.windowTitle() == "OrderDesk"
+    assert window.quit_action.shortcut().toString() == "Ctrl+Q"
+    menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
+    services = [a for a in menus["Services"].actions() if not a.isSeparator()]
+    assert all(not a.shortcut().isEmpty() for a in services)
+    assert {a.text().replace("&", "") for a in services} >= {
+        "Start all",
+        "Stop all",
+        "Start producer",
+        "Stop producer",
+        "Start tracker",
+        "Stop tracker",
+    }
+    close_window(qtbot, window)
+
+
+def test_start_and_stop_each_service(qtbot, settings, qsettings) -> None:
+    producer, tracker = FakeFactory(kind="producer"), FakeFactory(kind="tracker")
+    window = open_window(qtbot, settings, qsettings, producer=producer, tracker=tracker)
+    assert not window.stop_all_action.isEnabled()
+    window.start_producer_action.trigger()
+    qtbot.waitUntil(lambda: window.dashboard.counters["generated"].text() not in ("0", ""))
+    assert not window.start_producer_action.isEnabled()
+    assert window.stop_producer_action.isEnabled()
+    assert window.start_tracker_action.isEnabled()
+    window.start_tracker_action.trigger()
+    qtbot.waitUntil(lambda: window.dashboard.counters["received"].text() not in ("0", ""))
+    assert "running" in window.tracker_state.text()
+    with qtbot.waitSignal(window.producer.stopped, timeout=5000):
+        window.stop_producer_action.trigger()
+    assert window.tracker.state is RunState.RUNNING
+    with qtbot.waitSignal(window.tracker.stopped, timeout=5000):
+        window.stop_all_action.trigger()
+    assert producer.built[0].stopped_cleanly and tracker.built[0].stopped_cleanly
+    assert window.start_all_action.isEnabled()
+    assert window.log_view.model.rowCount() > 0
+    close_window(qtbot, window)
+
+
+def test_a_failing_service_says_why(qtbot, settings, qsettings) -> None:
+    window = open_window(
+        qtbot, settings, qsettings, tracker=FakeFactory(kind="tracker", fail_with="broker gone")
+    )
+    with qtbot.waitSignal(window.tracker.stopped, timeout=5000):
+        window.start_tracker_action.trigger()
+    assert window.banner.isVisible()
+    assert "broker gone" in window.banner.label.text()
+    assert "broker gone" in window.statusBar().currentMessage()
+    assert "failed" in window.tracker_state.text()
+    window.tick()
+    texts = [
+        window.log_view.model.entry(i).error or "" for i in range(window.log_view.model.rowCount())
+    ]
+    assert any("broker gone" in t for t in texts)
+    close_window(qtbot, window)
+
+
+def test_closing_while_running_stops_services_first(qtbot, settings, qsettings) -> None:
+    # A slow step: the services are inside wait() when the window closes.
+    producer = FakeFactory(kind="producer", step=0.5)
+    tracker = FakeFactory(kind="tracker", step=0.5)
+    window = open_window(qtbot, settings, qsettings, producer=producer, tracker=tracker)
+    window.start_all_action.trigger()
+    qtbot.waitUntil(lambda: bool(producer.built) and bool(tracker.built))
+    qtbot.waitUntil(
+        lambda: producer.built[0].running.is_set() and tracker.built[0].running.is_set()
+    )
+    window.close()
+    assert window.closing
+    assert "Stopping" in window.statusBar().currentMessage()
+    assert not window.start_all_action.isEnabled()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    assert producer.built[0].stopped_cleanly and tracker.built[0].stopped_cleanly
+    assert not window.producer.is_active and not window.tracker.is_active
+
+
+def test_window_state_and_settings_are_kept(qtbot, settings, qsettings) -> None:
+    window = open_window(qtbot, settings, qsettings)
+    window.resize(700, 520)
+    window.tabs.setCurrentIndex(1)
+    size = window.size()
+    window.apply_settings(settings.model_copy(update={"embedded": False}))
+    close_window(qtbot, window)
+    assert qsettings.value("window/tab") in (1, "1")
+    assert "kafka.bootstrap_servers" in qsettings.value("settings/last")
+    again = open_window(qtbot, settings, qsettings)
+    assert again.tabs.currentIndex() == 1
+    assert again.size() == size
+    close_window(qtbot, again)
+
+
+def test_connection_indicator_shows_an_unreachable_broker(qtbot, settings, qsettings) -> None:
+    window = open_window(qtbot, settings, qsettings)
+    qtbot.waitUntil(lambda: window.connection.connected is False, timeout=15_000)
+    assert NOWHERE in window.connection.text()
+    assert "not connected" in window.connection.text()
+    close_window(qtbot, window)
+
+
+def test_missing_tabs_show_a_placeholder(qtbot, settings, qsettings) -> None:
+    window = open_window(qtbot, settings, qsettings)
+    assert isinstance(window.audit_browser, QLabel)
+    assert "not available" in window.audit_browser.text()
+    assert isinstance(window.dlq_inbox, QLabel)
+    close_window(qtbot, window)
