@@ -444,9 +444,11 @@ class KafkaBroker:
         """Identifies JVM build and class path: a class-data archive only fits both."""
         java = Path(java_executable()).resolve()
         libjvm = next(java.parent.parent.glob("lib/server/libjvm.so"), java)
-        stat = libjvm.stat()
-        text = f"{libjvm}:{stat.st_size}:{stat.st_mtime_ns}:{os.pathsep.join(map(str, jars))}"
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        digest = hashlib.sha256()
+        for path in [libjvm, *jars]:  # the JVM checks jar sizes and mtimes too
+            stat = path.stat()
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()[:16]
 
     def _start_once(self, jars: list[Path]) -> None:
         self._data = Path(tempfile.mkdtemp(prefix=_DATA_PREFIX))
@@ -575,8 +577,13 @@ class _Archive:
     final: Path
 
     def keep(self, exited_well: bool) -> None:
+        """Move the dump into the cache if the JVM exited well (replacing stale archives)."""
         if exited_well and self.dumped.is_file():
             os.replace(self.dumped, self.final)
+            prefix = self.final.name.rsplit("-", 1)[0]
+            for stale in self.final.parent.glob(f"{prefix}-*.jsa"):
+                if stale != self.final:
+                    stale.unlink(missing_ok=True)
         self.dumped.unlink(missing_ok=True)
 
 

@@ -7,6 +7,7 @@ per session (see tests/broker.py), or the one named by ``ORDERDESK_TEST_BOOTSTRA
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -63,7 +64,9 @@ def kafka_admin(kafka_bootstrap: str) -> AdminClient:
     """An AdminClient on the session's broker."""
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient({"bootstrap.servers": kafka_bootstrap})
+    # librdkafka's log lines go through logging: pytest shows them with a failure only.
+    logger = logging.getLogger("orderdesk.tests.kafka_admin")
+    return AdminClient({"bootstrap.servers": kafka_bootstrap, "logger": logger})
 
 
 def _topic_slug(text: str) -> str:
@@ -86,6 +89,7 @@ def wait_for_topic(admin: AdminClient, name: str, partitions: int, timeout: floa
                 and all(p.leader >= 0 for p in topic.partitions.values())
             ):
                 return
+        time.sleep(0.02)  # metadata lags the creation by a few milliseconds at most
 
 
 @pytest.fixture
