@@ -86,15 +86,33 @@ class ReplayLedger:
                 if topic == dlq_topic
             }
 
-    def append(self, record: ReplayRecord) -> None:
+    def append(self, record: ReplayRecord, sync: bool = True) -> None:
+        """Add one line. It reaches the operating system at once (a crash of this process
+        keeps it); with `sync` it is also on disk before this returns. A bulk replay
+        appends without `sync` and calls `sync()` once at the end."""
         line = json.dumps(asdict(record), separators=(",", ":")) + "\n"
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(line)
                 fh.flush()
-                os.fsync(fh.fileno())
+                if sync:
+                    os.fsync(fh.fileno())
             self._refresh()
+
+    def sync(self) -> None:
+        """Put every appended line on disk."""
+        with self._lock:
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                return
+            try:
+                os.fsync(fd)
+            except OSError:  # some platforms refuse fsync on a read-only descriptor
+                pass
+            finally:
+                os.close(fd)
 
     def _refresh(self) -> None:
         try:

@@ -73,7 +73,9 @@ class DeadLetterReader:
         consumer = make_consumer(
             self.kafka,
             f"orderdesk-dlq-reader-{uuid.uuid4().hex}",
-            **{"enable.auto.commit": False, "enable.partition.eof": False},
+            # End-of-partition events mark the catch-up even when the last offsets are
+            # transaction markers, which never reach the application.
+            **{"enable.auto.commit": False, "enable.partition.eof": True},
         )
         try:
             self._read(consumer, follow, timeout)
@@ -84,6 +86,7 @@ class DeadLetterReader:
         assigned: set[int] = set()
         #: Partition -> offset the catch-up must reach (high watermark at start).
         targets: dict[int, int] = {}
+        at_end: set[int] = set()
         caught_up = False
         deadline = time.monotonic() + (
             self.kafka.connect_timeout + 60.0 if timeout is None else timeout
@@ -92,7 +95,7 @@ class DeadLetterReader:
         self._assign_new(consumer, partitions, assigned, targets)
         next_refresh = time.monotonic() + METADATA_REFRESH
         while not self._stop.is_set():
-            if not caught_up and self._reached(consumer, targets):
+            if not caught_up and self._reached(consumer, targets, at_end):
                 caught_up = True
                 if self._on_caught_up is not None:
                     self._on_caught_up()
@@ -113,7 +116,9 @@ class DeadLetterReader:
             for msg in messages:
                 err = msg.error()
                 if err is not None:
-                    if err.code() != KafkaError._PARTITION_EOF:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        at_end.add(msg.partition())
+                    else:
                         log.warning("dead-letter topic %s: %s", self.topic, err.str())
                     continue
                 batch.append(
@@ -166,10 +171,11 @@ class DeadLetterReader:
         # Incremental, so partitions already being read keep their position.
         consumer.incremental_assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in new])
 
-    def _reached(self, consumer: Consumer, targets: dict[int, int]) -> bool:
-        if not targets:
+    def _reached(self, consumer: Consumer, targets: dict[int, int], at_end: set[int]) -> bool:
+        waiting = [p for p in targets if p not in at_end]
+        if not waiting:
             return True
-        positions = consumer.position([TopicPartition(self.topic, p) for p in targets])
+        positions = consumer.position([TopicPartition(self.topic, p) for p in waiting])
         return all(tp.offset >= targets[tp.partition] for tp in positions)
 
 

@@ -28,6 +28,7 @@ others go on):
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import threading
 import time
@@ -214,6 +215,9 @@ class Republisher:
         deadline = time.monotonic() + self.timeout + 10.0
         while len(producer) > 0 and time.monotonic() < deadline:
             producer.poll(0.1)
+        # Each line already reached the operating system when it was appended.
+        with contextlib.suppress(OSError):
+            self.ledger.sync()
         if len(summary.results) < total:
             done_ids = {r.entry_id for r in summary.results}
             for request in requests:
@@ -278,7 +282,7 @@ class Republisher:
                 user=_user(),
             )
             try:
-                self.ledger.append(record)
+                self.ledger.append(record, sync=False)
                 note = ""
             except OSError as exc:
                 note = f"acknowledged, but the replay ledger could not be written: {exc}"

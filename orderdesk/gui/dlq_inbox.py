@@ -58,6 +58,8 @@ from orderdesk.gui.dlq_workers import DeadLetterFeed, DeadLetterReaderThread, Re
 
 #: How often the reader's feed is drained into the table.
 DRAIN_INTERVAL_MS = 200
+#: Milliseconds of quiet typing before the text filter applies.
+SEARCH_DELAY_MS = 150
 #: How often the ledger is checked for replays made elsewhere.
 LEDGER_INTERVAL_MS = 2_000
 
@@ -116,7 +118,12 @@ class DeadLetterInbox(QWidget):
         self.search.setObjectName("dlqSearch")
         self.search.setPlaceholderText("Filter by error, key, id or payload text…")
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self._filter_text)
+        # Filtering folds every entry's text: wait for a pause in typing.
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(lambda: self._filter_text(self.search.text()))
+        self.search.textChanged.connect(self._search_timer.start)
 
         self.replayed_filter = QComboBox(self)
         self.replayed_filter.addItem("All entries", None)
@@ -331,6 +338,7 @@ class DeadLetterInbox(QWidget):
     def shutdown(self) -> None:
         """Stop the reader and any republish, and wait for their threads. Idempotent."""
         self._ledger_timer.stop()
+        self._search_timer.stop()
         if self._republisher is not None:
             self._republisher.stop()
         self.stop_reader()

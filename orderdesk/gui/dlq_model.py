@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,8 +32,6 @@ COL_TIME, COL_REASON, COL_ERROR, COL_ORIGINAL, COL_KEY, COL_RETRIES, COL_REPLAYE
 
 #: The entry of a row, for any column.
 EntryRole = Qt.ItemDataRole.UserRole + 1
-#: A value that sorts naturally (numbers as numbers, times as timestamps).
-SortRole = Qt.ItemDataRole.UserRole + 2
 
 REASON_COLORS = {
     FailureReason.DESERIALIZATION_ERROR: "#8e44ad",
@@ -46,7 +45,11 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 class DeadLetterTableModel(QAbstractTableModel):
-    """Dead-letter entries in arrival order, one row each, newest copy of an id winning.
+    """Dead-letter entries, one row each, newest copy of an id winning, kept sorted.
+
+    The model sorts itself (`sort()`), and inserts each batch of new entries at their
+    sorted places, so the filter proxy on top never sorts: sorting tens of thousands of
+    rows through Qt's proxy costs a Python call per comparison, here it is one `list.sort`.
 
     Signals:
         counts_changed(): the number of entries per reason may have changed.
@@ -57,8 +60,13 @@ class DeadLetterTableModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._entries: list[DeadLetterEntry] = []
-        self._rows: dict[str, int] = {}
+        #: Sort key of each row, parallel to `_entries`.
+        self._keys: list[Any] = []
+        self._by_id: dict[str, DeadLetterEntry] = {}
         self._replays: dict[str, int] = {}
+        self._counts: dict[FailureReason, int] = dict.fromkeys(FailureReason, 0)
+        self._sort_column = COL_TIME
+        self._sort_order = Qt.SortOrder.DescendingOrder
 
     # -- Qt model --------------------------------------------------------------------------
 
@@ -88,8 +96,6 @@ class DeadLetterTableModel(QAbstractTableModel):
             return self._display(entry, col)
         if role == EntryRole:
             return entry
-        if role == SortRole:
-            return self._sort_value(entry, col)
         if role == Qt.ItemDataRole.ToolTipRole and col == COL_ERROR:
             return entry.error_message
         if role == Qt.ItemDataRole.ForegroundRole and col == COL_REASON:
@@ -103,32 +109,81 @@ class DeadLetterTableModel(QAbstractTableModel):
     # -- content ---------------------------------------------------------------------------
 
     def add_entries(self, batch: Iterable[DeadLetterEntry]) -> None:
-        """Append new entries; an id seen before replaces its row in place."""
-        new: list[DeadLetterEntry] = []
+        """Insert new entries at their sorted places; an id seen before replaces its row."""
+        fresh: dict[str, DeadLetterEntry] = {}
         for entry in batch:
-            row = self._rows.get(entry.id)
-            if row is not None:
-                self._entries[row] = entry
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+            old = self._by_id.get(entry.id)
+            if old is None:
+                fresh[entry.id] = entry
                 continue
-            pending = next((i for i, e in enumerate(new) if e.id == entry.id), None)
-            if pending is not None:
-                new[pending] = entry
-            else:
-                new.append(entry)
-        if new:
-            first = len(self._entries)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            for entry in new:
-                self._rows[entry.id] = len(self._entries)
-                self._entries.append(entry)
-            self.endInsertRows()
+            # Rare (a dead letter written twice): a linear search is fine.
+            row = self._entries.index(old)
+            self._entries[row] = entry
+            self._by_id[entry.id] = entry
+            self._counts[old.failure_reason] -= 1
+            self._counts[entry.failure_reason] += 1
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        if fresh:
+            keyed = sorted(((self._key(e), e) for e in fresh.values()), key=lambda pair: pair[0])
+            self._insert_sorted(keyed)
         self.counts_changed.emit()
+
+    def _insert_sorted(self, keyed: list[tuple[Any, DeadLetterEntry]]) -> None:
+        # New entries going to the same place are inserted as one run: live arrivals
+        # land together at the top (or bottom), so a batch is usually a single insert.
+        i = 0
+        while i < len(keyed):
+            pos = bisect.bisect_right(self._keys, keyed[i][0])
+            limit = self._keys[pos] if pos < len(self._keys) else None
+            j = i + 1
+            while j < len(keyed) and (limit is None or keyed[j][0] < limit):
+                j += 1
+            run = keyed[i:j]
+            self.beginInsertRows(QModelIndex(), pos, pos + len(run) - 1)
+            self._keys[pos:pos] = [k for k, _ in run]
+            self._entries[pos:pos] = [e for _, e in run]
+            for _, entry in run:
+                self._by_id[entry.id] = entry
+                self._counts[entry.failure_reason] += 1
+            self.endInsertRows()
+            i = j
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        if (column, order) == (self._sort_column, self._sort_order) and column != COL_REPLAYED:
+            # Already in this order (rows are inserted in place); the view asks twice.
+            return
+        self._sort_column = column
+        self._sort_order = order
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        before = [self._entries[p.row()] if p.isValid() else None for p in persistent]
+        keyed = sorted(((self._key(e), e) for e in self._entries), key=lambda pair: pair[0])
+        self._keys = [k for k, _ in keyed]
+        self._entries = [e for _, e in keyed]
+        rows = {id(e): row for row, e in enumerate(self._entries)}
+        after = [
+            self.index(rows[id(e)], p.column()) if e is not None else QModelIndex()
+            for p, e in zip(persistent, before, strict=True)
+        ]
+        self.changePersistentIndexList(persistent, after)
+        self.layoutChanged.emit()
+
+    @property
+    def sort_column(self) -> int:
+        return self._sort_column
+
+    @property
+    def sort_order(self) -> Qt.SortOrder:
+        return self._sort_order
 
     def clear(self) -> None:
         self.beginResetModel()
         self._entries.clear()
-        self._rows.clear()
+        self._keys.clear()
+        self._by_id.clear()
+        self._counts = dict.fromkeys(FailureReason, 0)
         self.endResetModel()
         self.counts_changed.emit()
 
@@ -152,10 +207,7 @@ class DeadLetterTableModel(QAbstractTableModel):
         return list(self._entries)
 
     def reason_counts(self) -> dict[FailureReason, int]:
-        counts = dict.fromkeys(FailureReason, 0)
-        for entry in self._entries:
-            counts[entry.failure_reason] += 1
-        return counts
+        return dict(self._counts)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -179,19 +231,42 @@ class DeadLetterTableModel(QAbstractTableModel):
             return f"yes ×{count}" if count > 1 else ("yes" if count else "no")
         return ""
 
+    def _key(self, entry: DeadLetterEntry) -> Any:
+        key = self._sort_value(entry, self._sort_column)
+        return _Descending(key) if self._sort_order == Qt.SortOrder.DescendingOrder else key
+
     def _sort_value(self, entry: DeadLetterEntry, col: int) -> Any:
+        # Every key ends with the dead letter's own coordinates: ties keep topic order.
+        where = (entry.dlq_partition, entry.dlq_offset)
         if col == COL_TIME:
-            return entry.timestamp.timestamp() if entry.timestamp else 0.0
+            return (entry.timestamp.timestamp() if entry.timestamp else 0.0, *where)
         if col == COL_ORIGINAL:
-            # Zero-padded so that text order is topic, then partition, then offset.
             part = -1 if entry.original_partition is None else entry.original_partition
             off = -1 if entry.original_offset is None else entry.original_offset
-            return f"{entry.original_topic or ''}\x00{part + 1:010d}{off + 1:020d}"
+            return (entry.original_topic or "", part, off, *where)
         if col == COL_RETRIES:
-            return entry.retry_count
+            return (entry.retry_count, *where)
         if col == COL_REPLAYED:
-            return self.replays(entry.id)
-        return self._display(entry, col)
+            return (self.replays(entry.id), *where)
+        return (self._display(entry, col).casefold(), *where)
+
+
+class _Descending:
+    """Reverses the order of a sort key, so one ascending list serves both directions."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Descending) -> bool:
+        return other.key < self.key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
 
 class DeadLetterFilterModel(QSortFilterProxyModel):
@@ -202,7 +277,6 @@ class DeadLetterFilterModel(QSortFilterProxyModel):
         self._reason: FailureReason | None = None
         self._text = ""
         self._replayed: bool | None = None
-        self.setSortRole(SortRole)
 
     def set_reason(self, reason: FailureReason | None) -> None:
         self._change_filter(lambda: setattr(self, "_reason", reason))
@@ -227,6 +301,12 @@ class DeadLetterFilterModel(QSortFilterProxyModel):
     @property
     def reason(self) -> FailureReason | None:
         return self._reason
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is the source model's (see `DeadLetterTableModel`); rows keep its order."""
+        model = self.sourceModel()
+        if model is not None:
+            model.sort(column, order)
 
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
         model = self.sourceModel()

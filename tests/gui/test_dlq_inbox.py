@@ -66,6 +66,28 @@ def test_model_passes_the_model_tester(qtmodeltester) -> None:
     qtmodeltester.check(model)
 
 
+def test_rows_stay_sorted_as_batches_arrive(qtmodeltester) -> None:
+    from PySide6.QtCore import Qt
+
+    from orderdesk.gui.dlq_model import COL_ORIGINAL
+
+    model = DeadLetterTableModel()
+    model.sort(COL_ORIGINAL, Qt.SortOrder.AscendingOrder)
+    offsets = [7, 3, 9, 1, 5, 8, 2, 6, 4, 0, 3, 7]
+    batches = ([], [])
+    for i, off in enumerate(offsets):
+        key, value, headers, _ = orderdesk_record(broken_order(), original_offset=off)
+        batches[i % 2].append(entry_from_record("orders-dlq", 0, i, key, value, headers))
+    for batch in batches:
+        model.add_entries(batch)
+        shown = [model.entry(r).original_offset for r in range(model.rowCount())]
+        assert shown == sorted(shown)
+    model.sort(COL_ORIGINAL, Qt.SortOrder.DescendingOrder)
+    shown = [model.entry(r).original_offset for r in range(model.rowCount())]
+    assert shown == sorted(offsets, reverse=True)
+    qtmodeltester.check(model)
+
+
 def test_filter_by_reason_and_text_with_counts(make_inbox, tmp_path: Path, qtbot) -> None:
     inbox = make_inbox(_settings(tmp_path), autostart=False)
     entries = _entries(
