@@ -252,3 +252,41 @@ def test_read_filter_fix_and_republish(
     assert producer.flush(30) == 0
     qtbot.waitUntil(lambda: inbox.model.rowCount() == 6, timeout=TIMEOUT_MS)
     assert inbox.reason_counts_shown()[0] == "All reasons  (6)"
+
+
+def test_unreachable_broker_is_reported_and_shutdown_is_prompt(make_inbox, tmp_path, qtbot) -> None:
+    settings = load_settings(
+        overrides={
+            "kafka.bootstrap_servers": "127.0.0.1:1",
+            "kafka.connect_timeout": 1.0,
+            "log_dir": str(tmp_path),
+        },
+        environ={},
+    )
+    inbox = make_inbox(settings)
+    qtbot.waitUntil(lambda: "Cannot read" in inbox.status.text(), timeout=20_000)
+    assert "127.0.0.1:1" in inbox.status.text()
+    inbox.reload()
+    assert "Reading" in inbox.status.text()
+    inbox.shutdown()
+    assert "not reading" in inbox.status.text()
+
+
+def test_confirmation_names_the_count_and_no_sends_nothing(
+    make_inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    inbox = make_inbox(_settings(tmp_path), autostart=False)
+    inbox.model.add_entries(_entries({FailureReason.VALIDATION_ERROR: 3}))
+    inbox.table.selectAll()
+    shown: list[str] = []
+
+    def answer_no(box: QMessageBox) -> int:
+        shown.append(box.text())
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "exec", answer_no)
+    assert not inbox.republish_selected()
+    assert shown == ["Republish 3 messages to orders?"]
+    assert not inbox.republishing
