@@ -136,15 +136,29 @@ class DeadLetterReader:
                 self._on_entries(batch)
 
     def _partitions(self, consumer: Consumer, first: bool = False) -> list[int]:
-        try:
-            meta = consumer.list_topics(self.topic, timeout=self.kafka.connect_timeout)
-        except KafkaException as exc:
-            if first:
-                raise BrokerUnavailable(
-                    f"no answer from Kafka at {self.kafka.bootstrap_servers} "
-                    f"within {self.kafka.connect_timeout:g} s ({exc})"
-                ) from None
-            return []
+        """Partitions of the topic ([] while it does not exist).
+
+        Asked in short rounds so that `stop()` is seen within a second even when the
+        broker does not answer; the first call raises `BrokerUnavailable` after the
+        connection timeout, later ones (while following) just return [] on a failure.
+        """
+        deadline = time.monotonic() + self.kafka.connect_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                meta = consumer.list_topics(self.topic, timeout=max(0.1, min(1.0, remaining)))
+                break
+            except KafkaException as exc:
+                if self._stop.is_set():
+                    return []
+                if time.monotonic() < deadline:
+                    continue
+                if first:
+                    raise BrokerUnavailable(
+                        f"no answer from Kafka at {self.kafka.bootstrap_servers} "
+                        f"within {self.kafka.connect_timeout:g} s ({exc})"
+                    ) from None
+                return []
         topic = meta.topics.get(self.topic)
         if topic is None or topic.error is not None:
             # A dead-letter topic that does not exist yet simply has no entries.

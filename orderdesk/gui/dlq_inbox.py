@@ -320,6 +320,7 @@ class DeadLetterInbox(QWidget):
             self._reader = None
         self._drain_timer.stop()
         self.drain()
+        self._update_status()
 
     def reload(self) -> None:
         """Forget what was read and read the topic again from the beginning."""
