@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 
 from orderdesk.domain import AuditEvent, LogEntry, Order
@@ -27,13 +27,8 @@ TRACKER_EVENTS = "tracker.events"
 #: Pending bytes after which a writer flushes on its own, to bound its memory.
 AUTO_FLUSH_BYTES = 1 << 20
 
-_encode_str = json.JSONEncoder(ensure_ascii=False).encode
-_UTC = UTC
-
-
-def iso_now() -> str:
-    """The current UTC time as pydantic writes datetimes (`...T12:00:00.123456Z`)."""
-    return datetime.now(_UTC).isoformat().replace("+00:00", "Z")
+#: JSON string literal of a str (the C encoder's, without JSONEncoder's call overhead).
+_escape = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def rotated_name(path: Path, index: int) -> Path:
@@ -81,13 +76,19 @@ class JsonLinesWriter:
 
     def write_line(self, line: bytes) -> None:
         """Queue one line (ending in a newline) for the next flush."""
-        n = len(line)
+        self.write_parts((line,), len(line))
+
+    def write_parts(self, parts: tuple[bytes, ...], n: int) -> None:
+        """Queue one line given as pieces of `n` bytes in all, the last ending in a newline.
+
+        The pieces are joined only at flush time, once for all queued lines.
+        """
         if self._size + self._pending_bytes + n > self.max_bytes and (
             self._size or self._pending_bytes
         ):
             self._write_pending()
             self._rotate()
-        self._pending.append(line)
+        self._pending.extend(parts)
         self._pending_bytes += n
         if self._pending_bytes >= AUTO_FLUSH_BYTES:
             self._write_pending()
@@ -150,6 +151,20 @@ class TechnicalLogWriter(JsonLinesWriter):
 class AuditWriter(JsonLinesWriter):
     """`tracker.events`: one audit trail entry a line, built without the pydantic model."""
 
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        super().__init__(path, max_bytes, backups)
+        self._where: dict[tuple[str, int], str] = {}
+        self._second = -1
+        self._second_text = ""
+
+    def timestamp(self) -> str:
+        """Now, as pydantic writes UTC datetimes; the date part is formatted once a second."""
+        second, nanos = divmod(time.time_ns(), 1_000_000_000)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{nanos // 1000:06d}Z"
+
     def write(
         self,
         event: AuditEvent,
@@ -159,30 +174,40 @@ class AuditWriter(JsonLinesWriter):
         payload: bytes | None,
         error: str | None = None,
         order: Order | None = None,
-        timestamp: str | None = None,
     ) -> None:
         """Queue one entry; `order` is the parsed order when the payload parsed."""
         if payload is None:
-            raw = '""'
+            raw = b'""'
             size = 0
         else:
             size = len(payload)
             try:
-                raw = _encode_str(payload.decode())
+                raw = _escape(payload.decode()).encode()
             except UnicodeDecodeError:
-                raw = _encode_str(payload.decode("utf-8", errors="backslashreplace"))
+                raw = _escape(payload.decode("utf-8", errors="backslashreplace")).encode()
+        where = self._where.get((topic, partition))
+        if where is None:
+            where = self._where[(topic, partition)] = (
+                f'"kafka_topic":{_escape(topic)},"kafka_partition":{partition},'
+            )
         head = (
-            f'{{"timestamp":"{timestamp or iso_now()}","event_type":"{event.value}",'
-            f'"kafka_topic":{_encode_str(topic)},"kafka_partition":{partition},'
-            f'"kafka_offset":{offset},"raw_message":{raw},"message_size":{size},'
-            f'"deserialized":{"true" if order is not None else "false"}'
-        )
-        if error is not None:
-            head += f',"error":{_encode_str(error)}'
-        if order is None:
-            self.write_line(head.encode() + b"}\n")
+            f'{{"timestamp":"{self.timestamp()}","event_type":"{event.value}",{where}'
+            f'"kafka_offset":{offset},"raw_message":'
+        ).encode()
+        if error is None:
+            tail = f',"message_size":{size},'
         else:
-            self.write_line(head.encode() + b',"order_full":' + order_json(order, payload) + b"}\n")
+            tail = f',"message_size":{size},"error":{_escape(error)},'
+        if order is None:
+            tail_b = (tail + '"deserialized":false}\n').encode()
+            self.write_parts((head, raw, tail_b), len(head) + len(raw) + len(tail_b))
+        else:
+            tail_b = (tail + '"deserialized":true,"order_full":').encode()
+            full = order_json(order, payload)
+            self.write_parts(
+                (head, raw, tail_b, full, b"}\n"),
+                len(head) + len(raw) + len(tail_b) + len(full) + 2,
+            )
 
 
 def order_json(order: Order, payload: bytes | None) -> bytes:

@@ -1,0 +1,204 @@
+"""Benchmark: the tracker service (no faults, retries off) against a bare consume loop.
+
+One topic is filled once with the generator's valid orders; then, in the same run, each
+round reads the whole topic twice with fresh consumer groups: a bare confluent-kafka loop
+(`consume(500)`, `json.loads` of each value, an asynchronous commit per batch) and the
+tracker service (parse and validate with the domain model, audit line per order, flush
+before an asynchronous commit per batch). Both are timed from their first message to their
+last; the tracker's start-up (files, topic check, group join) is left out just as the bare
+loop's. Rounds alternate so that a busy machine slows both alike; medians are reported,
+with the CPU time per order of the consuming thread (less sensitive to a busy machine).
+
+Run: ``python bench/tracker_baseline.py [--bootstrap-servers HOST:PORT] [--count N]
+[--rounds R]``. Without ``--bootstrap-servers`` a broker is started from tests/broker.py.
+``--profile`` runs the tracker once more under pyinstrument and prints where time goes.
+The last line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from orderdesk.config import Settings, load_settings
+from orderdesk.kafka.clients import consumer_config, producer_config
+from orderdesk.services.base import TrackerStats
+from orderdesk.services.generator import OrderGenerator
+from orderdesk.services.tracker import TrackerService
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = 2024
+PARTITIONS = 3
+
+
+@contextlib.contextmanager
+def broker(bootstrap: str | None) -> Iterator[str]:
+    if bootstrap:
+        yield bootstrap
+        return
+    sys.path.insert(0, str(REPO / "tests"))
+    from broker import KafkaBroker
+
+    with KafkaBroker() as running:
+        yield running.bootstrap
+
+
+def fill_topic(settings: Settings, count: int) -> str:
+    """A fresh topic holding `count` valid orders, every one acknowledged."""
+    topic = f"bench-tracker-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
+    generator = OrderGenerator(settings.producer, SEED)
+    producer = Producer(producer_config(settings.kafka, **{"linger.ms": 20}))
+    for _ in range(count):
+        event = generator.next_event()
+        while True:
+            try:
+                producer.produce(topic, event.value, event.key, headers=event.headers)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+    if producer.flush(60) != 0:
+        raise SystemExit("could not fill the topic")
+    return topic
+
+
+def bare_loop(settings: Settings, topic: str, count: int) -> tuple[float, float]:
+    """Orders per second of consume + json.loads + commit per batch, and CPU µs per order."""
+    consumer = Consumer(consumer_config(settings.kafka, f"bench-bare-{uuid.uuid4().hex[:8]}"))
+    consumer.subscribe([topic])
+    seen = 0
+    first = last = 0.0
+    loads = json.loads
+    try:
+        deadline = time.monotonic() + 300
+        while seen < count and time.monotonic() < deadline:
+            msgs = consumer.consume(500, 0.5)
+            if not msgs:
+                continue
+            if not first:
+                first = time.perf_counter()
+                cpu_first = time.thread_time()
+            offsets: dict[int, int] = {}
+            for msg in msgs:
+                if msg.error() is not None:
+                    continue
+                loads(msg.value())
+                offsets[msg.partition()] = msg.offset() + 1
+                seen += 1
+            consumer.commit(
+                offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()],
+                asynchronous=True,
+            )
+            last = time.perf_counter()
+            cpu_last = time.thread_time()
+    finally:
+        consumer.close()
+    if seen < count:
+        raise SystemExit(f"bare loop read {seen} of {count}")
+    return count / (last - first), (cpu_last - cpu_first) / count * 1e6
+
+
+def tracker_run(settings: Settings, topic: str, count: int) -> tuple[float, float]:
+    """Orders per second of the tracker service, first message to last, timed from its stats,
+    and the CPU µs per order of the thread running it."""
+    with tempfile.TemporaryDirectory(prefix="bench-tracker-") as log_dir:
+        s = tracker_settings(settings, topic, Path(log_dir))
+        marks: list[tuple[float, float, int]] = []
+
+        def on_stats(stats: TrackerStats) -> None:
+            # Called on the tracker's own thread, so thread_time is the loop's CPU time.
+            marks.append((time.perf_counter(), time.thread_time(), stats.valid))
+
+        tracker = TrackerService(s, on_stats=on_stats, stats_interval=0.01)
+        tracker.drain()
+        result = tracker.run()
+        if result.stats.valid != count:
+            raise SystemExit(f"tracker validated {result.stats.valid} of {count}")
+        # From the last sample before the first order to the first sample with them all.
+        start = max((m for m in marks if m[2] == 0), default=marks[0])
+        end = min((m for m in marks if m[2] >= count), key=lambda m: m[0])
+        return count / (end[0] - start[0]), (end[1] - start[1]) / count * 1e6
+
+
+def tracker_settings(settings: Settings, topic: str, log_dir: Path) -> Settings:
+    return settings.model_copy(
+        update={
+            "topics": settings.topics.model_copy(update={"orders": topic, "dlq": topic + "-dlq"}),
+            "tracker": settings.tracker.model_copy(
+                update={"group": f"bench-tracker-{uuid.uuid4().hex[:8]}"}
+            ),
+            "log_dir": log_dir,
+        }
+    )
+
+
+def profile(settings: Settings, topic: str) -> None:
+    from pyinstrument import Profiler
+
+    with tempfile.TemporaryDirectory(prefix="bench-tracker-") as log_dir:
+        tracker = TrackerService(tracker_settings(settings, topic, Path(log_dir)))
+        tracker.drain()
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        tracker.run()
+        profiler.stop()
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bootstrap-servers")
+    parser.add_argument("--count", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    with broker(args.bootstrap_servers) as bootstrap:
+        settings = load_settings(
+            overrides={"kafka.bootstrap_servers": bootstrap, "tracker.max_retries": 1},
+            environ={},
+        )
+        topic = fill_topic(settings, args.count)
+        bare_loop(settings, topic, args.count)  # warm-up: page cache, broker JIT
+        bare, tracker, bare_cpu, tracker_cpu = [], [], [], []
+        for _ in range(args.rounds):
+            rate, cpu = bare_loop(settings, topic, args.count)
+            bare.append(rate)
+            bare_cpu.append(cpu)
+            rate, cpu = tracker_run(settings, topic, args.count)
+            tracker.append(rate)
+            tracker_cpu.append(cpu)
+            print(
+                f"bare {bare[-1]:,.0f}/s ({bare_cpu[-1]:.1f} µs CPU/order)  "
+                f"tracker {tracker[-1]:,.0f}/s ({tracker_cpu[-1]:.1f} µs CPU/order)",
+                file=sys.stderr,
+            )
+        if args.profile:
+            profile(settings, topic)
+    figures = {
+        "count": args.count,
+        "bare_per_s": round(statistics.median(bare)),
+        "tracker_per_s": round(statistics.median(tracker)),
+        "ratio": round(statistics.median(tracker) / statistics.median(bare), 3),
+        "bare_cpu_us_per_order": round(statistics.median(bare_cpu), 1),
+        "tracker_cpu_us_per_order": round(statistics.median(tracker_cpu), 1),
+        "cpu_ratio": round(statistics.median(bare_cpu) / statistics.median(tracker_cpu), 3),
+    }
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
