@@ -212,6 +212,7 @@ def scan_file(
     identity: FileIdentity | None = None,
     chunk_bytes: int = _CHUNK_BYTES,
     stop: threading.Event | None = None,
+    first_chunk_bytes: int | None = None,
 ) -> Iterator[ScannedChunk]:
     """Scan `path` from `start` in blocks, yielding the complete lines of each block.
 
@@ -231,8 +232,10 @@ def scan_file(
             arr = np.frombuffer(mm, np.uint8)
             try:
                 pos = start
+                step = first_chunk_bytes or chunk_bytes  # a small first block shows rows soon
                 while pos < size and (stop is None or not stop.is_set()):
-                    chunk = scan_range(mm, arr, pos, min(pos + chunk_bytes, size), identity)
+                    chunk = scan_range(mm, arr, pos, min(pos + step, size), identity)
+                    step = chunk_bytes
                     if chunk.end == pos:
                         return  # only an unfinished last line is left
                     pos = chunk.end
@@ -472,6 +475,9 @@ class AuditIndex:
                 f.seek(begin)
                 out[line] = f.read(end - begin).rstrip(b"\r\n")
         return out
+
+    def is_cached(self, line: int) -> bool:
+        return line in self._cache
 
     def row(self, line: int) -> AuditRow:
         """The parsed row of a line, from the LRU cache when it was shown recently."""
