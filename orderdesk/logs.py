@@ -211,18 +211,36 @@ class AuditWriter(JsonLinesWriter):
 
 
 def order_json(order: Order, payload: bytes | None) -> bytes:
-    """The order as one line of JSON: the payload itself when it is safe to embed as is.
+    """The order as one line of strict JSON: the payload itself when it is safe to embed.
 
-    The payload parsed as an order, so it is JSON; it is reused unless it spans lines or
-    holds the non-standard NaN/Infinity that pydantic's parser accepts but strict readers
-    do not. Fields of the payload that `Order` does not know are kept; readers ignore them.
+    The payload parsed as an order, so it is JSON; it is reused unless it spans lines.
+    Fields of the payload that `Order` does not know are kept; readers ignore them. An order
+    holding NaN or Infinity (pydantic's parser accepts them, strict JSON has no such
+    numbers) cannot be written faithfully: it is written as null, `raw_message` has it all.
     """
-    if (
-        payload is not None
-        and b"\n" not in payload
-        and b"\r" not in payload
-        and b"NaN" not in payload
-        and b"Infinity" not in payload
-    ):
-        return payload
-    return order.model_dump_json().encode()
+    if payload is None:
+        return order.model_dump_json().encode()
+    if (b"NaN" in payload or b"Infinity" in payload) and _has_non_finite(payload):
+        return b"null"
+    if b"\n" in payload or b"\r" in payload:
+        return order.model_dump_json().encode()
+    return payload
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> None:
+    raise _NonFinite(name)
+
+
+def _has_non_finite(payload: bytes) -> bool:
+    """True when the JSON payload has a NaN/Infinity number (not merely such text)."""
+    try:
+        json.loads(payload, parse_constant=_reject_constant)
+    except _NonFinite:
+        return True
+    except ValueError:
+        return False
+    return False
