@@ -1,0 +1,134 @@
+"""Dead letters as the domain contract gives them, built from a plain `Message`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from confluent_kafka import Message
+
+from orderdesk.domain import DeadLetterMessage, FailureReason
+from orderdesk.domain import headers as h
+from orderdesk.services.deadletter import (
+    MAX_VALUE_BYTES,
+    FailureRecord,
+    build_dead_letter,
+    dead_letter_headers,
+    encode_dead_letter,
+)
+
+SPEC_FIELDS = set(DeadLetterMessage.model_fields)
+
+
+def _message(value: bytes | None, key: bytes | None = b"order-7", headers=None) -> Message:
+    return Message(
+        topic="orders",
+        partition=2,
+        offset=41,
+        key=key,
+        value=value,
+        headers=headers if headers is not None else [(h.CORRELATION_ID, b"corr-9")],
+        timestamp=(1, 1_764_072_000_000),
+    )
+
+
+def test_value_has_every_field_of_the_contract():
+    first = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    last = datetime(2026, 11, 25, 12, 1, tzinfo=UTC)
+    failure = FailureRecord(
+        FailureReason.PROCESSING_ERROR,
+        "stock reservation failed",
+        retry_count=3,
+        first_failure=first,
+        last_failure=last,
+    )
+    letter = build_dead_letter(_message(b'{"order_id": 1}'), failure, "group-a", "host-1")
+
+    raw = json.loads(letter.value)
+    assert set(raw) == SPEC_FIELDS
+    dlm = DeadLetterMessage.model_validate_json(letter.value)
+    assert dlm == letter.message
+    assert dlm.original_topic == "orders"
+    assert (dlm.original_partition, dlm.original_offset) == (2, 41)
+    assert dlm.original_key == "order-7"
+    assert dlm.original_payload == '{"order_id": 1}'
+    assert dlm.original_timestamp == datetime.fromtimestamp(1_764_072_000, UTC)
+    assert dlm.failure_reason is FailureReason.PROCESSING_ERROR
+    assert dlm.error_message == "stock reservation failed"
+    assert dlm.consumer_group == "group-a"
+    assert dlm.processing_host == "host-1"
+    assert dlm.retry_count == 3
+    assert (dlm.first_failure, dlm.last_failure) == (first, last)
+    assert dlm.next_retry_at is None
+    assert dlm.is_reprocessed is False
+    assert dlm.metadata[h.CORRELATION_ID] == "corr-9"
+    assert letter.key == b"order-7"
+    assert (letter.topic, letter.partition, letter.offset) == ("orders", 2, 41)
+
+
+def test_headers_name_the_origin_and_the_failure():
+    failure = FailureRecord(FailureReason.VALIDATION_ERROR, "total: expected 3.00, got 1.00")
+    letter = build_dead_letter(_message(b"{}"), failure, "g", "h")
+    headers = dict(letter.headers)
+    assert headers[h.DLQ_ID] == letter.message.id.encode()
+    assert headers[h.DLQ_ORIGINAL_TOPIC] == b"orders"
+    assert headers[h.DLQ_ORIGINAL_PARTITION] == b"2"
+    assert headers[h.DLQ_ORIGINAL_OFFSET] == b"41"
+    assert headers[h.DLQ_FAILURE_REASON] == b"VALIDATION_ERROR"
+    assert headers[h.DLQ_ERROR_MESSAGE] == b"total: expected 3.00, got 1.00"
+    assert headers[h.DLQ_RETRY_COUNT] == b"0"
+    assert headers[h.CONTENT_TYPE] == b"application/json"
+    assert headers[h.CORRELATION_ID] == b"corr-9"  # the original's are kept
+
+
+def test_the_original_content_type_is_replaced_not_repeated():
+    dlm = DeadLetterMessage(
+        original_topic="t",
+        original_partition=0,
+        original_offset=0,
+        original_payload="",
+        failure_reason=FailureReason.DESERIALIZATION_ERROR,
+        error_message="x" * 5000,
+    )
+    out = dead_letter_headers(dlm, [(h.CONTENT_TYPE, b"text/plain"), ("empty", None)])
+    names = [k for k, _ in out]
+    assert names.count(h.CONTENT_TYPE) == 1
+    assert "empty" not in names
+    assert len(dict(out)[h.DLQ_ERROR_MESSAGE]) == 1000
+
+
+def test_tombstones_and_keyless_messages():
+    failure = FailureRecord(FailureReason.DESERIALIZATION_ERROR, "payload is null (tombstone)")
+    letter = build_dead_letter(_message(None, key=None, headers=[]), failure, "g", "h")
+    assert letter.key is None
+    assert letter.message.original_key is None
+    assert letter.message.original_payload == ""
+    assert letter.message.metadata["message_size"] == "0"
+
+
+def test_invalid_utf8_is_kept_as_escapes():
+    failure = FailureRecord(FailureReason.DESERIALIZATION_ERROR, "not UTF-8")
+    letter = build_dead_letter(_message(b"caf\xe9"), failure, "g", "h")
+    assert letter.message.original_payload == "caf\\xe9"
+    json.loads(letter.value)
+
+
+def test_a_payload_too_big_for_kafka_is_cut_and_says_so():
+    huge = '"' * (MAX_VALUE_BYTES // 2)  # every quote doubles when escaped
+    dlm = DeadLetterMessage(
+        original_topic="t",
+        original_partition=0,
+        original_offset=0,
+        original_payload=huge,
+        failure_reason=FailureReason.DESERIALIZATION_ERROR,
+        error_message="not an order",
+    )
+    cut, value = encode_dead_letter(dlm)
+    assert len(value) <= MAX_VALUE_BYTES
+    assert huge.startswith(cut.original_payload)
+    assert 0 < len(cut.original_payload) < len(huge)
+    assert cut.metadata["original_payload_truncated"] == "true"
+    assert cut.metadata["original_payload_chars"] == str(len(huge))
+    small, value = encode_dead_letter(dlm.model_copy(update={"original_payload": "x" * 300_000}))
+    assert small.original_payload == "x" * 300_000
+    assert "original_payload_truncated" not in small.metadata
