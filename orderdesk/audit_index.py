@@ -91,7 +91,7 @@ class FileIdentity:
     head: bytes
 
     @classmethod
-    def of(cls, f: Any, head_len: int = 64) -> FileIdentity:
+    def of(cls, f: Any, head_len: int = 256) -> FileIdentity:
         st = os.fstat(f.fileno())
         f.seek(0)
         return cls(st.st_dev, st.st_ino, f.read(head_len))
@@ -418,11 +418,16 @@ class AuditIndex:
             with open(self.path, "rb") as f:
                 current = FileIdentity.of(f)
                 size = os.fstat(f.fileno()).st_size
+                last = b"\n"
+                if 0 < self.indexed_size <= size:
+                    f.seek(self.indexed_size - 1)
+                    last = f.read(1)
         except OSError:
             return FileChange.MISSING
         if self.identity is None:
             return FileChange.GROWN if size > 0 else FileChange.SAME
-        if not self.identity.same_file(current) or size < self.indexed_size:
+        # Rewritten in place shows as another first line, or no line end where one was.
+        if not self.identity.same_file(current) or size < self.indexed_size or last != b"\n":
             return FileChange.REPLACED
         return FileChange.GROWN if size > self.indexed_size else FileChange.SAME
 
