@@ -106,7 +106,9 @@ class SettingsDialog(QDialog):
         tracker_form = _form(tracker_box)
         tracker_form.addRow("Max processing attempts:", self.max_retries)
         tracker_form.addRow("Transient failure rate:", self.transient_rate)
-        tracker_form.addRow("Log directory:", log_widget)
+        files_box = QGroupBox("Files")
+        files_form = _form(files_box)
+        files_form.addRow("Log directory:", log_widget)
 
         self.error_label = QLabel()
         self.error_label.setObjectName("settingsError")
@@ -130,6 +132,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(kafka_box)
         layout.addWidget(producer_box)
         layout.addWidget(tracker_box)
+        layout.addWidget(files_box)
         layout.addWidget(self.error_label)
         layout.addWidget(self.note)
         layout.addWidget(self.buttons)
@@ -140,7 +143,7 @@ class SettingsDialog(QDialog):
         for spin in (self.rate, self.faulty_ratio, self.max_retries, self.transient_rate):
             spin.valueChanged.connect(self.validate)
         self.validate()
-        self.resize(520, self.sizeHint().height())
+        self.resize(600, self.sizeHint().height())
 
     def _load(self, settings: Settings) -> None:
         self.bootstrap.setText(settings.kafka.bootstrap_servers)
@@ -152,6 +155,8 @@ class SettingsDialog(QDialog):
         self.max_retries.setValue(settings.tracker.max_retries)
         self.transient_rate.setValue(settings.tracker.transient_failure_rate)
         self.log_dir.setText(str(settings.log_dir))
+        self.log_dir.setCursorPosition(0)  # a long path shows its start, not its tail
+        self.log_dir.setToolTip(str(settings.log_dir))
 
     def edited_values(self) -> dict[str, Any]:
         """The dialog's fields as dotted keys."""
@@ -229,6 +234,7 @@ def _ratio_box() -> QDoubleSpinBox:
 
 def _form(parent: QWidget) -> QFormLayout:
     form = QFormLayout(parent)
+    form.setHorizontalSpacing(10)
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return form
