@@ -334,3 +334,55 @@ def test_log_files_go_to_the_log_dir_and_rotate(kafka_bootstrap, topic_factory, 
     assert names == ["tracker.events", "tracker.events.1", "tracker.events.2", "tracker.log"]
     assert all(p.stat().st_size <= 64 * 1024 for p in log_dir.iterdir())
     _assert_all_committed(kafka_bootstrap, settings)
+
+
+def test_two_trackers_in_one_group_share_the_work_through_rebalances(
+    kafka_bootstrap, topic_factory, tmp_path
+):
+    topic, dlq = topic_factory(4), topic_factory(1)
+    sent = produce(
+        kafka_bootstrap, topic, [(f"k{i}".encode(), valid_payload(i + 1)) for i in range(400)]
+    )
+    settings = tracker_settings(kafka_bootstrap, topic, dlq, tmp_path / "a", max_retries=3)
+    other = settings.model_copy(update={"log_dir": tmp_path / "b"})
+    first_stats = []
+    with Background(
+        TrackerService(settings, on_stats=first_stats.append, stats_interval=0.05, seed=1)
+    ) as first:
+        wait_until(lambda: first_stats and first_stats[-1].valid > 0, what="first tracker")
+        # A second member joins: partitions are revoked (and committed) and shared out.
+        second_logs = []
+        with Background(TrackerService(other, seed=2, on_log=second_logs.append)) as second:
+            wait_until(
+                lambda: any(
+                    e.message == "partitions assigned" and e.metadata["partitions"]
+                    for e in list(second_logs)
+                ),
+                what="the second tracker to get partitions",
+            )
+            produce(
+                kafka_bootstrap,
+                topic,
+                [(f"k{i}".encode(), valid_payload(1000 + i)) for i in range(400)],
+            )
+            wait_until(
+                lambda: _committed_all(kafka_bootstrap, settings),
+                what="the group to commit every order",
+            )
+            second.stop()
+        first.stop()
+
+    validated = Counter(
+        (e.kafka_partition, e.kafka_offset)
+        for d in ("a", "b")
+        for e in read_audit(tmp_path / d)
+        if e.event_type is AuditEvent.ORDER_VALIDATED
+    )
+    assert len(validated) == 800
+    assert {(m.partition(), m.offset()) for m in sent} <= set(validated)
+    assert read_audit(tmp_path / "b"), "the second tracker got no partition"
+
+
+def _committed_all(bootstrap: str, settings) -> bool:
+    committed, ends = committed_and_ends(bootstrap, settings.tracker.group, settings.topics.orders)
+    return sum(ends.values()) == 800 and committed == ends
