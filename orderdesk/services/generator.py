@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from orderdesk.config import ProducerSettings
 from orderdesk.domain import headers as hdr
 from orderdesk.domain.failures import FailureReason
@@ -33,9 +35,9 @@ SOURCE = "orderdesk-producer"
 
 Header = tuple[str, bytes]
 
-_EVENT_TYPE_VALUE = EVENT_ORDER_CREATED.encode()
-_SCHEMA_VERSION_VALUE = SCHEMA_VERSION.encode()
-_CONTENT_TYPE_VALUE = CONTENT_TYPE.encode()
+_EVENT_TYPE_HEADER = (hdr.EVENT_TYPE, EVENT_ORDER_CREATED.encode())
+_SCHEMA_VERSION_HEADER = (hdr.SCHEMA_VERSION, SCHEMA_VERSION.encode())
+_CONTENT_TYPE_HEADER = (hdr.CONTENT_TYPE, CONTENT_TYPE.encode())
 
 
 class FaultKind(StrEnum):
@@ -204,10 +206,6 @@ def _money(cents: int) -> str:
 class OrderGenerator:
     """A seeded stream of order events built from a fixed catalogue and customer base."""
 
-    #: Baskets ready to be ordered; each use replaces its basket with probability 1/_REFRESH.
-    _BASKETS = 1024
-    _REFRESH = 16
-
     def __init__(
         self,
         settings: ProducerSettings,
@@ -233,7 +231,17 @@ class OrderGenerator:
         #: Units in stock, [product][warehouse].
         self.stock = [[self._rng.randint(20, 400) for _ in self.warehouses] for _ in self.products]
         self._render_fragments()
-        self._baskets = [self._basket() for _ in range(self._BASKETS)]
+        # Returning customers: a skewed draw, so some customers order far more than others.
+        self._customer_draws = [
+            self._customer_parts[int(u * u * len(self._customer_parts))]
+            for u in (self._rng.random() for _ in range(1 << _CUSTOMER_BITS))
+        ]
+        self._baskets = [self._basket() for _ in range(_BASKETS)]
+        #: Ids not used yet, taken from the end.
+        self._ids: list[tuple[str, bytes, str, bytes]] = []
+        if not self._faulty_ratio:
+            # No faults asked for: spare the hot path a random draw and a call per event.
+            self.next_event = self._valid_event  # type: ignore[method-assign]
 
     # -- set-up, once -------------------------------------------------------------------------
 
@@ -415,77 +423,114 @@ class OrderGenerator:
         rng = self._rng
         if self._faulty_ratio and rng.random() < self._faulty_ratio:
             return self.faulty_event(_FAULT_KINDS[int(rng.random() * len(_FAULT_KINDS))])
-        self._sequence += 1
-        return self._order_event(self._sequence)
+        return self._valid_event()
 
     def faulty_event(self, fault: FaultKind) -> GeneratedEvent:
         """The next event, broken in the way `fault` names (its key and headers stay valid)."""
-        self._sequence += 1
-        event = self._order_event(self._sequence)
+        event = self._valid_event()
         event.fault = fault
         event.value = _break(event.value, fault, self._rng)
         return event
 
-    def _timestamp(self) -> bytes:
-        now = self._clock()
-        millisecond = int(now * 1000)
-        if millisecond != self._millisecond:
-            self._millisecond = millisecond
-            second, ms = divmod(millisecond, 1000)
-            if second != self._second:
-                self._second = second
-                self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._timestamp_text = f"{self._second_text}.{ms:03d}Z".encode()
-        return self._timestamp_text
-
-    def _order_event(self, sequence: int) -> GeneratedEvent:
+    def _valid_event(self) -> GeneratedEvent:
+        self._sequence = sequence = self._sequence + 1
         rng = self._rng
-        r = rng.random()
-        # One draw picks the basket and, one time in _REFRESH, replaces it after this use.
-        draw = int(r * self._BASKETS * self._REFRESH)
-        slot = draw // self._REFRESH
+        # One draw picks the basket, whether to replace it after this use, and the customer.
+        draw = rng.getrandbits(_DRAW_BITS)
+        slot = draw & _BASKET_MASK
         basket = self._baskets[slot]
-        # Returning customers: a skewed draw, so some customers order far more than others.
-        r = rng.random()
-        key, customer = self._customer_parts[int(r * r * len(self._customer_parts))]
-        # Ids come from the seeded generator, so a seed also fixes them. The order id is a
-        # version 4 UUID; the correlation id has the form of a W3C trace id (32 hex digits).
-        h = rng.randbytes(32).hex()
-        order_id = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
-        correlation_id = h[32:]
-        correlation = correlation_id.encode()
+        key, customer = self._customer_draws[draw >> _CUSTOMER_SHIFT]
+        ids = self._ids
+        if not ids:
+            ids = self._ids = _random_ids(rng, _ID_BATCH)
+        order_id, order_id_bytes, correlation_id, correlation = ids.pop()
+        # The timestamp's text is made again only when the clock moved to another millisecond.
+        millisecond = int(self._clock() * 1000)
+        if millisecond != self._millisecond:
+            self._timestamp_text = self._timestamp(millisecond)
         value = b"".join(
             (
                 b'{"order_id":"',
-                order_id.encode(),
+                order_id_bytes,
                 b'","sequence":',
                 b"%d" % sequence,
                 basket,
                 customer,
-                self._timestamp(),
+                self._timestamp_text,
                 self._metadata_tail,
                 correlation,
                 b'"}}',
             )
         )
-        if draw % self._REFRESH == 0:
+        if not draw & _REFRESH_MASK:
             self._baskets[slot] = self._basket()
         return GeneratedEvent(
             key,
             value,
             [
-                (hdr.EVENT_TYPE, _EVENT_TYPE_VALUE),
-                (hdr.SCHEMA_VERSION, _SCHEMA_VERSION_VALUE),
-                (hdr.CORRELATION_ID, correlation),
-                (hdr.CONTENT_TYPE, _CONTENT_TYPE_VALUE),
+                _EVENT_TYPE_HEADER,
+                _SCHEMA_VERSION_HEADER,
+                (_CORRELATION_ID, correlation),
+                _CONTENT_TYPE_HEADER,
             ],
             order_id,
             correlation_id,
             sequence,
         )
 
+    def _timestamp(self, millisecond: int) -> bytes:
+        self._millisecond = millisecond
+        second, ms = divmod(millisecond, 1000)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{ms:03d}Z".encode()
 
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+#: Baskets ready to be ordered; each use replaces its basket with probability 1/64, so
+#: stock keeps moving while building a basket costs little per order. The bits of one
+#: random draw per order: basket slot, refresh or not, customer.
+_BASKET_BITS, _REFRESH_BITS, _CUSTOMER_BITS = 10, 6, 12
+_BASKETS = 1 << _BASKET_BITS
+_BASKET_MASK = _BASKETS - 1
+_REFRESH_MASK = ((1 << _REFRESH_BITS) - 1) << _BASKET_BITS
+_CUSTOMER_SHIFT = _BASKET_BITS + _REFRESH_BITS
+_DRAW_BITS = _CUSTOMER_SHIFT + _CUSTOMER_BITS
+#: Ids made at once: their text is cut out of one array, far cheaper than one at a time.
+_ID_BATCH = 1024
+_CORRELATION_ID = hdr.CORRELATION_ID
+_HEX_VALUE = np.zeros(256, np.uint8)
+_HEX_VALUE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
+_UUID_VARIANT = np.frombuffer(b"89ab" * 4, np.uint8)
+
+
+def _random_ids(rng: random.Random, n: int) -> list[tuple[str, bytes, str, bytes]]:
+    """`n` version 4 UUIDs and `n` correlation ids (32 hex digits, like a W3C trace id),
+    each as text and as bytes, drawn from `rng` so that a seed fixes them too."""
+    digits = np.frombuffer(rng.randbytes(16 * n).hex().encode(), np.uint8).reshape(n, 32)
+    text = np.empty((n, 36), np.uint8)
+    text[:, [8, 13, 18, 23]] = ord("-")
+    text[:, 0:8] = digits[:, 0:8]
+    text[:, 9:13] = digits[:, 8:12]
+    text[:, 14] = ord("4")  # version
+    text[:, 15:18] = digits[:, 13:16]
+    text[:, 19] = _UUID_VARIANT[_HEX_VALUE[digits[:, 16]]]  # variant bits 10xx
+    text[:, 20:23] = digits[:, 17:20]
+    text[:, 24:36] = digits[:, 20:32]
+    uuids = text.view("S36").ravel()
+    traces = np.frombuffer(rng.randbytes(16 * n).hex().encode(), "S32")
+    # numpy makes the n str and bytes objects in C, not one Python statement per id.
+    return list(
+        zip(
+            uuids.astype("U36").tolist(),
+            uuids.tolist(),
+            traces.astype("U32").tolist(),
+            traces.tolist(),
+            strict=True,
+        )
+    )
+
+
 _FAULT_KINDS = tuple(FaultKind)
 
 

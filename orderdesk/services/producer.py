@@ -251,17 +251,17 @@ class ProducerService(Service[ProducerStats]):
                     poll(0)
                     continue
                 batch = min(batch, due)
-            sent = 0
+            sent = batch
             faulty = 0
-            for _ in range(batch):
+            for i in range(batch):
                 event = next_event()
                 try:
                     produce(topic, event.value, event.key, headers=event.headers)
                 except BufferError:
                     if not self._produce_when_room(producer, topic, event):
+                        sent = i
                         break
                 poll(0)
-                sent += 1
                 if event.fault is not None:
                     faulty += 1
             self._generated += sent
