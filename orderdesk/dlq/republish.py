@@ -149,7 +149,7 @@ class Republisher:
             return "the original topic is unknown: name a target topic"
         if target in (entry.dlq_topic, self.settings.topics.dlq):
             return f"target {target} is the dead-letter topic itself; it would feed into itself"
-        if existing_topics is not None and target not in set(existing_topics):
+        if existing_topics is not None and target not in _as_set(existing_topics):
             return f"target topic {target} does not exist"
         previous = self.ledger.replay_count(entry.dlq_topic, entry.id)
         if previous and not again:
@@ -315,6 +315,10 @@ class Republisher:
                 # The local queue is full: serve delivery reports to make room, then retry.
                 producer.poll(0.1)
         producer.poll(0)
+
+
+def _as_set(names: Iterable[str]) -> set[str] | frozenset[str]:
+    return names if isinstance(names, (set, frozenset)) else set(names)
 
 
 def _user() -> str:
