@@ -1,0 +1,192 @@
+"""The audit trail browser: model checks, filters, follow, rotation, malformed lines."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from orderdesk.audit_index import MALFORMED
+from orderdesk.gui.audit_browser import AuditBrowser
+from orderdesk.gui.audit_model import COL_EVENT, COL_ORDER, AuditModel, RowRole
+from tests.unit.test_audit_index import append_raw, write_audit
+
+WAIT_MS = 10_000
+
+
+@pytest.fixture
+def trail(tmp_path: Path) -> tuple[Path, list[str]]:
+    path = tmp_path / "tracker.events"
+    return path, write_audit(path, 300)
+
+
+@pytest.fixture
+def browser(qtbot: QtBot, trail: tuple[Path, list[str]]) -> AuditBrowser:
+    path, _ = trail
+    widget = AuditBrowser(path)
+    widget.follow_timer.setInterval(20)
+    qtbot.addWidget(widget)
+    widget.resize(1000, 650)
+    widget.show()
+    total = len(path.read_bytes().splitlines())
+    qtbot.waitUntil(lambda: widget.model.rowCount() == total and not widget.is_indexing(),
+                    timeout=WAIT_MS)  # fmt: skip
+    return widget
+
+
+def column(model: AuditModel, col: int) -> list[str]:
+    return [model.index(r, col).data() for r in range(model.rowCount())]
+
+
+def test_the_model_passes_the_model_tester(
+    qtmodeltester: ModelTester, browser: AuditBrowser
+) -> None:
+    qtmodeltester.check(browser.model)
+    browser.event_combo.setCurrentIndex(browser.event_combo.findText("order.retried"))
+    browser.apply_filter()
+    browser.model.wait_idle()
+    assert 0 < browser.model.rowCount() < 300
+    qtmodeltester.check(browser.model)
+
+
+def test_the_filter_finds_one_order_among_many(
+    qtbot: QtBot, browser: AuditBrowser, trail: tuple[Path, list[str]]
+) -> None:
+    _, ids = trail
+    failed = ids[101]  # order 101: rejected, then dead-lettered
+    browser.order_edit.setText(failed)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 2, timeout=WAIT_MS)
+    assert column(browser.model, COL_ORDER) == [failed, failed]
+    assert column(browser.model, COL_EVENT) == ["order.rejected", "order.dead_lettered"]
+    # The detail pane shows the selected row's order, pretty-printed, and its raw message.
+    browser.view.selectRow(1)
+    assert f'"order_id": "{failed}"' in browser.order_text.toPlainText()
+    assert failed in browser.raw_text.toPlainText()
+    assert "dead_lettered" in browser.summary.text()
+    # Clearing the filter shows every line again and keeps the selected line in view.
+    browser.clear_filters()
+    qtbot.waitUntil(lambda: browser.model.rowCount() > 300, timeout=WAIT_MS)
+    current = browser.view.currentIndex()
+    assert current.isValid() and current.data(RowRole).order_id == failed
+
+
+def test_text_and_event_type_filters_combine(qtbot: QtBot, browser: AuditBrowser) -> None:
+    browser.text_edit.setText("transient")
+    qtbot.waitUntil(lambda: not browser.model.is_filtering() and browser.model.rowCount() < 300,
+                    timeout=WAIT_MS)  # fmt: skip
+    retried = browser.model.rowCount()
+    assert retried > 0
+    assert set(column(browser.model, COL_EVENT)) == {"order.retried"}
+    browser.event_combo.setCurrentIndex(browser.event_combo.findText("order.validated"))
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 0, timeout=WAIT_MS)
+    assert "0 shown" in browser.count_label.text()
+
+
+def test_follow_picks_up_appended_lines(
+    qtbot: QtBot, browser: AuditBrowser, trail: tuple[Path, list[str]]
+) -> None:
+    path, _ = trail
+    before = browser.model.rowCount()
+    new_ids = write_audit(path, 3, seed=42, start=1000)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == before + 4, timeout=WAIT_MS)
+    assert column(browser.model, COL_ORDER)[-1] == new_ids[-1]
+    # With a filter set, new lines that pass it are appended too.
+    browser.order_edit.setText(new_ids[0])
+    browser.apply_filter()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=WAIT_MS)
+    write_audit(path, 1, seed=42, start=2000)  # the same seed repeats the first order id
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 2, timeout=WAIT_MS)
+
+
+def test_a_half_written_line_waits_for_its_end(
+    qtbot: QtBot, browser: AuditBrowser, trail: tuple[Path, list[str]]
+) -> None:
+    path, _ = trail
+    before = browser.model.rowCount()
+    line = path.read_bytes().splitlines(keepends=True)[0]
+    append_raw(path, line[:40])
+    qtbot.waitUntil(lambda: browser.index.indexed_size < path.stat().st_size)
+    browser.poll_file()
+    assert browser.model.rowCount() == before
+    append_raw(path, line[40:])
+    qtbot.waitUntil(lambda: browser.model.rowCount() == before + 1, timeout=WAIT_MS)
+
+
+def test_rotation_is_followed(
+    qtbot: QtBot, browser: AuditBrowser, trail: tuple[Path, list[str]]
+) -> None:
+    path, _ = trail
+    browser.view.selectRow(5)
+    os.replace(path, path.with_name("tracker.events.1"))
+    qtbot.waitUntil(lambda: "waiting for the file" in browser.count_label.text(),
+                    timeout=WAIT_MS)  # fmt: skip
+    new_ids = write_audit(path, 2, seed=77)  # three lines: the 2nd order is retried once
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 3, timeout=WAIT_MS)
+    assert column(browser.model, COL_ORDER) == [new_ids[0], new_ids[1], new_ids[1]]
+    assert browser.order_text.toPlainText() == ""  # the old selection went with its file
+
+
+def test_truncation_is_followed(
+    qtbot: QtBot, browser: AuditBrowser, trail: tuple[Path, list[str]]
+) -> None:
+    path, _ = trail
+    with open(path, "r+b") as f:
+        f.truncate(0)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 0, timeout=WAIT_MS)
+    new_ids = write_audit(path, 1, seed=78)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=WAIT_MS)
+    assert column(browser.model, COL_ORDER) == new_ids
+
+
+def test_a_malformed_line_shows_as_such(
+    qtbot: QtBot, browser: AuditBrowser, trail: tuple[Path, list[str]]
+) -> None:
+    path, _ = trail
+    before = browser.model.rowCount()
+    append_raw(path, b'{"timestamp": "2026-11-25T09:00:00Z", "event_ty\n')
+    write_audit(path, 1, seed=43, start=500)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == before + 2, timeout=WAIT_MS)
+    bad = browser.model.index(before, COL_EVENT)
+    assert bad.data() == MALFORMED
+    assert bad.data(Qt.ItemDataRole.ForegroundRole) is not None
+    browser.view.selectRow(before)
+    assert "malformed" in browser.summary.text()
+    assert browser.raw_text.toPlainText().startswith('{"timestamp": "2026-11-25T09:00:00Z"')
+    assert browser.model.index(before + 1, COL_EVENT).data() == "order.validated"
+    browser.event_combo.setCurrentIndex(browser.event_combo.findText("Malformed lines"))
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=WAIT_MS)
+
+
+def test_a_file_that_does_not_exist_yet_is_waited_for(qtbot: QtBot, tmp_path: Path) -> None:
+    path = tmp_path / "later" / "tracker.events"
+    widget = AuditBrowser(path)
+    widget.follow_timer.setInterval(20)
+    qtbot.addWidget(widget)
+    assert widget.model.rowCount() == 0
+    assert "waiting" in widget.count_label.text()
+    path.parent.mkdir()
+    ids = write_audit(path, 2, seed=3)
+    qtbot.waitUntil(lambda: widget.model.rowCount() == 3, timeout=WAIT_MS)
+    assert column(widget.model, COL_ORDER)[0] == ids[0]
+
+
+def test_open_file_switches_files_and_shutdown_stops_everything(
+    qtbot: QtBot, browser: AuditBrowser, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.events"
+    ids = write_audit(other, 4, seed=11)
+    browser.set_follow(False)
+    with qtbot.waitSignal(browser.file_opened):
+        browser.open_file(other)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 6 and not browser.is_indexing(),
+                    timeout=WAIT_MS)  # fmt: skip
+    assert column(browser.model, COL_ORDER)[-1] == ids[-1]
+    assert not browser.follow_timer.isActive()
+    browser.open_file(tmp_path / "tracker.events")  # a big scan starts, then is cut short
+    browser.shutdown()
+    assert not browser.is_indexing()
+    assert not browser.follow_timer.isActive()
