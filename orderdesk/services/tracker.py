@@ -293,6 +293,7 @@ class TrackerService(Service[TrackerStats]):
             )
             self._loop()
             self._checkpoint(final=True)
+            self._update_lag()
         except ServiceError as exc:
             error = exc
         except KafkaException as exc:
@@ -713,10 +714,19 @@ class TrackerService(Service[TrackerStats]):
             self._committed[tp.partition] = tp.offset
 
     def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
-        if err is None or err.code() == KafkaError._NO_OFFSET:
+        """Result of an asynchronous commit: a failed one is sent again at the next turn."""
+        if err is not None and err.code() == KafkaError._NO_OFFSET:
             return
-        self._note_error(f"commit failed: {err.str()}")
-        self._log_throttled(LogLevel.WARNING, "offset commit failed", err.str())
+        failed = [tp for tp in partitions if err is not None or tp.error is not None]
+        if not failed:
+            return
+        for tp in failed:
+            part = self._parts.get(tp.partition)
+            if part is not None and part.committed == tp.offset:
+                part.committed = -1
+        text = err.str() if err is not None else failed[0].error.str()
+        self._note_error(f"commit failed: {text}")
+        self._log_throttled(LogLevel.WARNING, "offset commit failed", text)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:

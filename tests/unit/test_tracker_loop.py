@@ -48,7 +48,7 @@ class FakeConsumer:
     def __init__(self, partitions: dict[int, list[Message]], events: list) -> None:
         self.partitions = partitions
         self.events = events
-        self.position = dict.fromkeys(partitions, 0)
+        self.cursor = dict.fromkeys(partitions, 0)
         self.paused: set[int] = set()
         self.commits: dict[int, int] = {}
         self.extra: list[Message] = []
@@ -75,10 +75,10 @@ class FakeConsumer:
         while len(out) < num_messages and progress:
             progress = False
             for p, msgs in self.partitions.items():
-                if p in self.paused or self.position[p] >= len(msgs):
+                if p in self.paused or self.cursor[p] >= len(msgs):
                     continue
-                out.append(msgs[self.position[p]])
-                self.position[p] += 1
+                out.append(msgs[self.cursor[p]])
+                self.cursor[p] += 1
                 progress = True
         if not out:
             time.sleep(min(timeout, 0.005))  # a real consume blocks; keep the fake's loop calm
@@ -348,7 +348,7 @@ def test_revoked_partitions_are_committed_and_forgotten(monkeypatch, tmp_path):
 
     def consume_then_revoke(num_messages: int, timeout: float) -> list[Message]:
         msgs = original(num_messages, timeout)
-        if h.consumer.position[0] == 3 and not msgs and ("revoked",) not in h.events:
+        if h.consumer.cursor[0] == 3 and not msgs and ("revoked",) not in h.events:
             h.events.append(("revoked",))
             h.consumer.revoke([0])
             service.stop()
