@@ -393,6 +393,8 @@ class TrackerService(Service[TrackerStats]):
                         "committed and will be consumed again",
                         count=left,
                     )
+            if consumer is None:
+                return  # never started: the error says it all
             stats = self.snapshot()
             self.log(
                 LogLevel.INFO,
