@@ -294,7 +294,9 @@ def _describe(result: Any) -> str:
     if callable(summary):
         return str(summary())
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return " ".join(f"{k}={_value(v)}" for k, v in dataclasses.asdict(result).items())
+        result = dataclasses.asdict(result)
+    if isinstance(result, dict):
+        return " ".join(f"{k}={_value(v)}" for k, v in result.items())
     return str(result)
 
 
