@@ -28,7 +28,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def measure(bootstrap: str, seconds: float, rate: float, visible_tab: int) -> dict[str, object]:
+def measure(
+    bootstrap: str, seconds: float, rate: float, visible_tab: int, own_tabs_only: bool = False
+) -> dict[str, object]:
     import numpy as np
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -37,6 +39,8 @@ def measure(bootstrap: str, seconds: float, rate: float, visible_tab: int) -> di
     from orderdesk.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv)
+    if own_tabs_only:
+        _without_optional_tabs()
     tag = uuid.uuid4().hex[:8]
     work = Path(tempfile.mkdtemp(prefix="orderdesk-stall-"))
     settings = load_settings(
@@ -107,12 +111,29 @@ def measure(bootstrap: str, seconds: float, rate: float, visible_tab: int) -> di
     }
 
 
+def _without_optional_tabs() -> None:
+    """Leave out the audit browser and dead-letter inbox, to tell their cost apart."""
+    import importlib
+
+    real = importlib.import_module
+
+    def guarded(name: str, *args: object) -> object:
+        if name in ("orderdesk.gui.audit_browser", "orderdesk.gui.dlq_inbox"):
+            raise ModuleNotFoundError(f"left out by --without-tabs: {name}")
+        return real(name, *args)
+
+    importlib.import_module = guarded  # type: ignore[assignment]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap-servers", help="a running broker (default: start one)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring time")
     parser.add_argument("--rate", type=float, default=0.0, help="orders/s, 0 = flat out")
     parser.add_argument("--tab", type=int, default=0, help="tab shown: 0 dashboard, 1 audit")
+    parser.add_argument(
+        "--without-tabs", action="store_true", help="leave out the audit and dead-letter tabs"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         bootstrap = args.bootstrap_servers
@@ -121,7 +142,7 @@ def main() -> int:
             from broker import KafkaBroker
 
             bootstrap = stack.enter_context(KafkaBroker()).bootstrap
-        result = measure(bootstrap, args.seconds, args.rate, args.tab)
+        result = measure(bootstrap, args.seconds, args.rate, args.tab, args.without_tabs)
     print(json.dumps(result))
     return 0
 

@@ -301,7 +301,6 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action(
             "&Settings…", "Ctrl+,", self.edit_settings, "Edit broker, topics and pace"
         )
-        self.settings_action.setIcon(icons.standardIcon(sp.SP_FileDialogDetailedView))
         self.check_action = self._action(
             "&Check connection", "Ctrl+K", self.check_connection, "Ask the broker now"
         )
