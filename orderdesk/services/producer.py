@@ -107,6 +107,7 @@ class ProducerService(Service[ProducerStats]):
         self._last_warning: dict[object, float] = {}
         self._rate = RateMeter()
         self._started = 0.0
+        self._next_stats = 0.0
 
     # -- delivery reports and client errors (called from poll/flush, on this thread) ---------
 
@@ -141,9 +142,9 @@ class ProducerService(Service[ProducerStats]):
 
     # -- the run ------------------------------------------------------------------------------
 
-    def stats(self, producer: Producer | None = None) -> ProducerStats:
+    def _stats(self, producer: Producer) -> ProducerStats:
         now = time.monotonic()
-        in_flight = len(producer) if producer is not None else 0
+        in_flight = len(producer)
         return ProducerStats(
             generated=self._generated,
             acknowledged=self._acknowledged,
@@ -154,7 +155,13 @@ class ProducerService(Service[ProducerStats]):
             elapsed=now - self._started,
         )
 
-    def result(self, unconfirmed: int, error: str | None = None) -> ProducerResult:
+    def _emit_stats_when_due(self, producer: Producer) -> None:
+        now = time.monotonic()
+        if now >= self._next_stats:
+            self._next_stats = now + self.stats_interval
+            self.emit_stats(self._stats(producer))
+
+    def _result(self, unconfirmed: int, error: str | None = None) -> ProducerResult:
         return ProducerResult(
             generated=self._generated,
             acknowledged=self._acknowledged,
@@ -208,12 +215,16 @@ class ProducerService(Service[ProducerStats]):
         except KafkaException as exc:
             error = f"cannot produce to {topic}: {_error_text(exc)}"
             self.log(LogLevel.ERROR, error)
+        except BaseException:
+            # Whatever went wrong here, what is in flight still deserves its delivery.
+            producer.flush(s.producer.flush_timeout)
+            raise
         if error is None and self._fatal is not None:
             error = f"fatal Kafka producer error: {self._fatal.str()}"
             self.log(LogLevel.ERROR, error)
         unconfirmed = self._flush(producer)
-        result = self.result(unconfirmed, error)
-        self.emit_stats(self.stats(producer))
+        result = self._result(unconfirmed, error)
+        self.emit_stats(self._stats(producer))
         level = LogLevel.INFO if result.ok else LogLevel.WARNING
         self.log(level, f"producer finished: {result.summary()}", **asdict(result))
         if error is not None:
@@ -223,31 +234,32 @@ class ProducerService(Service[ProducerStats]):
     def _produce(self, producer: Producer, generator: OrderGenerator, topic: str) -> None:
         s = self.settings.producer
         count = s.count
-        deadline = None if s.duration is None else self._started + s.duration
+        # Pace and duration count from the first order, after the set-up.
+        start = time.monotonic()
+        deadline = None if s.duration is None else start + s.duration
         interval = 1.0 / s.rate if s.rate > 0 else 0.0
-        next_stats = self._started
+        self._next_stats = start
         produce = producer.produce
         poll = producer.poll
         next_event = generator.next_event
         while not self.stop_requested and self._fatal is None:
+            self._emit_stats_when_due(producer)
             now = time.monotonic()
-            if now >= next_stats:
-                self.emit_stats(self.stats(producer))
-                next_stats = now + self.stats_interval
             if deadline is not None and now >= deadline:
                 break
             batch = _BATCH if count is None else min(_BATCH, count - self._generated)
             if batch <= 0:
                 break
             if interval:
-                # The n-th event is due at start + n * interval: a fixed grid, so waiting
-                # and producing times never add up to a drift.
-                due = int((now - self._started) / interval) + 1 - self._generated
+                # The n-th event is due at start + (n - 1) * interval: a fixed grid, so
+                # the time spent waiting and producing never adds up to a drift.
+                due = int((now - start) / interval) + 1 - self._generated
                 if due <= 0:
-                    wake = self._started + self._generated * interval
+                    wake = start + self._generated * interval
                     if deadline is not None:
                         wake = min(wake, deadline)
-                    self.wait(min(wake - now, _PACE_SLICE, max(0.0, next_stats - now)))
+                    stats_due = max(0.0, self._next_stats - now)
+                    self.wait(min(wake - now, _PACE_SLICE, stats_due))
                     poll(0)
                     continue
                 batch = min(batch, due)
@@ -277,6 +289,7 @@ class ProducerService(Service[ProducerStats]):
             producer.poll(0.1)
             if self.stop_requested or self._fatal is not None:
                 return False
+            self._emit_stats_when_due(producer)
             try:
                 producer.produce(topic, event.value, event.key, headers=event.headers)
                 return True
