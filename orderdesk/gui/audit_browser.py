@@ -32,6 +32,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QFont,
     QFontDatabase,
+    QFontMetrics,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -48,6 +49,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -168,6 +170,8 @@ class AuditBrowser(QWidget):
         self.open_button.setToolTip("Open an audit trail file (Ctrl+O); or drop one here")
         self.open_button.clicked.connect(self.choose_file)
         self.path_label = QLabel("No file")
+        # A long path is cut rather than widening the window; the tooltip shows it whole.
+        self.path_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.follow_box = QCheckBox("Follow")
         self.follow_box.setToolTip("Show new lines as the tracker writes them")
@@ -198,6 +202,7 @@ class AuditBrowser(QWidget):
         self.order_edit.setPlaceholderText("Order ID")
         self.order_edit.setClearButtonEnabled(True)
         self.event_combo = QComboBox()
+        self.event_combo.setToolTip("Event type")
         self.event_combo.addItem("All events", None)
         self.event_combo.addItem("Failures only", _FAILURES)
         for name in EVENT_CODES:
@@ -226,16 +231,21 @@ class AuditBrowser(QWidget):
             box.toggled.connect(self._filter_later)
         self.event_combo.currentIndexChanged.connect(self._filter_later)
 
+        # Two rows: an order id must fit whole, and the window may be as narrow as 1000 px.
+        self.order_edit.setMinimumWidth(self.fontMetrics().horizontalAdvance("0" * 38) + 24)
         filters = QHBoxLayout()
-        filters.addWidget(self.text_edit, 3)
-        filters.addWidget(self.order_edit, 3)
-        filters.addWidget(self.event_combo, 2)
-        filters.addWidget(self.since_box)
-        filters.addWidget(self.since_edit)
-        filters.addWidget(self.until_box)
-        filters.addWidget(self.until_edit)
-        filters.addWidget(utc)
-        filters.addWidget(self.clear_button)
+        filters.addWidget(self.text_edit, 1)
+        filters.addWidget(self.order_edit, 1)
+        more_filters = QHBoxLayout()
+        more_filters.addWidget(self.event_combo)
+        more_filters.addSpacing(12)
+        more_filters.addWidget(self.since_box)
+        more_filters.addWidget(self.since_edit)
+        more_filters.addWidget(self.until_box)
+        more_filters.addWidget(self.until_edit)
+        more_filters.addWidget(utc)
+        more_filters.addStretch(1)
+        more_filters.addWidget(self.clear_button)
 
         self.view = QTableView()
         self.view.setModel(self.model)
@@ -252,17 +262,23 @@ class AuditBrowser(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        # Widths from the font, not from the rows: measuring rows would read the file.
         fm = self.fontMetrics()
-        widths = {
-            COL_LINE: fm.horizontalAdvance("0,000,000") + 16,
-            COL_TIME: fm.horizontalAdvance("0000-00-00 00:00:00.000") + 16,
-            COL_EVENT: fm.horizontalAdvance("order.dead_lettered") + 20,
-            COL_ORDER: fm.horizontalAdvance("00000000-0000-0000-0000-000000000000") + 16,
-            COL_POSITION: fm.horizontalAdvance("Partition/offset") + 20,
-            COL_STATUS: fm.horizontalAdvance("cancelled") + 16,
+        bold = QFont(header.font())
+        bold.setBold(True)
+        head_fm = QFontMetrics(bold)
+        samples = {
+            COL_LINE: "0,000,000",
+            COL_TIME: "0000-00-00 00:00:00.000",
+            COL_EVENT: "order.dead_lettered",
+            COL_ORDER: "00000000-0000-0000-0000-000000000000",
+            COL_POSITION: "00/00000000",
+            COL_STATUS: "shipped",
         }
-        for col, width in widths.items():
-            self.view.setColumnWidth(col, width)
+        for col, sample in samples.items():
+            title = str(self.model.headerData(col, Qt.Orientation.Horizontal))
+            width = max(fm.horizontalAdvance(sample), head_fm.horizontalAdvance(title))
+            self.view.setColumnWidth(col, width + 16)
         self.view.selectionModel().currentRowChanged.connect(self._show_current)
 
         self.summary = QLabel("Select a row to see its order and raw message.")
@@ -310,6 +326,7 @@ class AuditBrowser(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(filters)
+        layout.addLayout(more_filters)
         layout.addWidget(self.splitter, 1)
 
         open_action = QAction("Open audit trail…", self)
