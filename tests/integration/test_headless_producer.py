@@ -18,7 +18,7 @@ from orderdesk.domain import parse_order
 pytestmark = pytest.mark.kafka
 
 REPO = Path(__file__).resolve().parents[2]
-SUMMARY = re.compile(r"^producer summary: (?P<fields>.*)$", re.MULTILINE)
+SUMMARY = re.compile(r"^(?P<service>\w+) summary: (?P<fields>.*)$", re.MULTILINE)
 
 
 def orderdesk(*args: str, **env: str) -> subprocess.Popen[str]:
@@ -34,10 +34,10 @@ def orderdesk(*args: str, **env: str) -> subprocess.Popen[str]:
     )
 
 
-def summary(stdout: str) -> dict[str, str]:
-    match = SUMMARY.search(stdout)
-    assert match, stdout
-    return dict(part.split("=", 1) for part in match["fields"].split() if "=" in part)
+def summary(stdout: str, service: str = "producer") -> dict[str, str]:
+    found = {m["service"]: m["fields"] for m in SUMMARY.finditer(stdout)}
+    assert service in found, stdout
+    return dict(part.split("=", 1) for part in found[service].split() if "=" in part)
 
 
 def test_count_2000_at_full_speed_exits_0_and_the_topic_holds_2000_valid_orders(
@@ -87,6 +87,23 @@ def test_a_signal_mid_run_stops_gracefully_and_the_summary_matches_the_topic(
     assert len(messages) == acknowledged
     for msg in messages:
         parse_order(msg.value())
+
+
+def test_producer_and_tracker_together_end_once_every_order_is_handled(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    topic = unique_topic("headless-both")
+    proc = orderdesk(
+        "--producer", "--tracker", "--count", "400", "--rate", "0", "--faulty-ratio", "0.2",
+        "--seed", "3", "--bootstrap-servers", kafka_bootstrap, "--topic", topic,
+        "--dlq-topic", f"{topic}-dlq", "--group", f"{topic}-group", "--log-dir", str(tmp_path),
+    )  # fmt: skip
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    produced, tracked = summary(out, "producer"), summary(out, "tracker")
+    assert produced["acknowledged"] == tracked["received"] == "400"
+    assert tracked["dead_lettered"] == produced["faulty"] != "0"
+    assert int(tracked["valid"]) == 400 - int(produced["faulty"])
 
 
 def closed_port() -> int:
