@@ -156,12 +156,16 @@ def resolve_classpath(
         mvn = shutil.which("mvn")
         if not mvn:
             raise BrokerError("no 'mvn' on PATH: Maven resolves the Kafka broker's jars")
+        for leftover in cache.glob("libs.*"):  # from a resolve that was killed
+            shutil.rmtree(leftover, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix="libs.", dir=cache))
         staging.chmod(0o755)
         command = [
             mvn,
             "-q",
             "-B",
+            "-U",  # retry artifacts whose earlier download failed (Maven caches failures)
+            "-Dstyle.color=never",
             "-f",
             str(POM),
             "dependency:copy-dependencies",
@@ -172,9 +176,19 @@ def resolve_classpath(
         progress(f"resolving Apache Kafka {version} jars with Maven into {cache} ...")
         started = time.monotonic()
         try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=900, check=False
-            )
+            for attempt in (1, 2):  # once more after a network hiccup
+                result = subprocess.run(
+                    command,
+                    capture_output=True,
+                    text=True,
+                    timeout=900,
+                    check=False,
+                    preexec_fn=_die_with_parent(os.getpid()),
+                )
+                if result.returncode == 0:
+                    break
+                if attempt == 1:
+                    progress("Maven failed; trying once more")
             if result.returncode != 0:
                 raise BrokerError(
                     f"Maven failed ({result.returncode}) resolving Kafka {version}:\n"
@@ -488,7 +502,13 @@ class KafkaBroker:
         command, archive = self._java_command(jars, "kafka.tools.StorageTool", "storage-tool")
         command += ["format", "-t", _random_cluster_id(), "-c", str(config), "--standalone"]
         result = subprocess.run(
-            command, capture_output=True, text=True, timeout=120, check=False, cwd=self._data
+            command,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=self._data,
+            preexec_fn=_die_with_parent(os.getpid()),
         )
         if archive is not None:
             archive.keep(result.returncode == 0)
@@ -600,7 +620,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.resolve_only:
-        jars = resolve_classpath()
+        try:
+            jars = resolve_classpath()
+        except BrokerError as exc:
+            _stderr(f"error: {exc}")
+            return 1
         _stderr(f"{len(jars)} jars in {jars[0].parent}")
         return 0
 
