@@ -229,6 +229,8 @@ def test_sigkill_at_random_moments_loses_no_order(
                     lambda b=before, g=grow: _line_count(log_dir) >= b + g,
                     what="the tracker to make progress",
                 )
+            # Then a random fraction of a batch later: the kill moment itself is random.
+            threading.Event().wait(rng.uniform(0, 0.1))
             tracker.kill()
         sent = feed.join()
     assert len(sent) == len(payloads)
