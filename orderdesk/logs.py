@@ -27,8 +27,9 @@ TRACKER_EVENTS = "tracker.events"
 #: Pending bytes after which a writer flushes on its own, to bound its memory.
 AUTO_FLUSH_BYTES = 1 << 20
 
-#: JSON string literal of a str (the C encoder's, without JSONEncoder's call overhead).
-_escape = json.encoder.encode_basestring  # type: ignore[attr-defined]
+#: JSON string literal of a str, ASCII only (non-ASCII as \uXXXX escapes): the C encoder's,
+#: without JSONEncoder's call overhead, and its ASCII output encodes to bytes by plain copy.
+_escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 def rotated_name(path: Path, index: int) -> Path:
