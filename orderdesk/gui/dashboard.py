@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
 from orderdesk.domain import FailureReason, Health, error_health, success_health, throughput_health
 from orderdesk.services.base import ProducerStats, TrackerStats
 
-#: Samples kept per curve: five minutes at four samples a second.
-HISTORY = 1200
+#: Seconds shown on the plots' time axis.
+WINDOW_SECONDS = 120.0
+#: Samples kept per curve: a little more than the window at four samples a second.
+HISTORY = 520
 #: Seconds over which the plotted success rate is computed.
 SUCCESS_WINDOW = 5.0
 
@@ -99,16 +101,25 @@ class Badge(QLabel):
         super().__init__(parent)
         self.title = title
         self.health: Health | None = None
+        self._styled = False
+        self._tooltip = ""
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumWidth(150)
         self.set_health(None)
 
     def set_health(self, health: Health | None, detail: str = "") -> None:
-        self.health = health
-        color = IDLE_COLOR if health is None else BADGE_COLORS[health]
+        # Style sheets are costly to apply: only touch the widget when something changed.
         text = f"{self.title}: {'—' if health is None else health.value}"
+        tooltip = detail or text
+        if tooltip != self._tooltip:
+            self._tooltip = tooltip
+            self.setToolTip(tooltip)
+        if health is self.health and self._styled:
+            return
+        self.health = health
+        self._styled = True
+        color = IDLE_COLOR if health is None else BADGE_COLORS[health]
         self.setText(text)
-        self.setToolTip(detail or text)
         self.setStyleSheet(
             f"QLabel {{ background: {color}; color: white; border-radius: 9px;"
             " padding: 3px 10px; font-weight: bold; }"
@@ -116,8 +127,11 @@ class Badge(QLabel):
 
 
 class Counter(QLabel):
+    """A right-aligned number that only calls into Qt when its text changes."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("0", parent)
+        self._shown = "0"
         self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.setMinimumWidth(80)
@@ -125,6 +139,12 @@ class Counter(QLabel):
         font.setFamily("monospace")
         font.setStyleHint(font.StyleHint.Monospace)
         self.setFont(font)
+
+    def show_text(self, text: str) -> None:
+        # Every call into Qt may wait for the GIL while the services run flat out.
+        if text != self._shown:
+            self._shown = text
+            self.setText(text)
 
 
 def _fmt_int(value: int | None) -> str:
@@ -151,6 +171,7 @@ class Dashboard(QWidget):
         self._base_dead = 0
         self._last_success = 100.0
         self._last_lag = 0.0
+        self._last_error_text = ""
 
         self.badges = {
             "success": Badge("Success"),
@@ -214,8 +235,10 @@ class Dashboard(QWidget):
         self.lag_plot = self._plot("Consumer lag", "messages", row=2)
         self.success_plot.setYRange(0, 100, padding=0.05)
         self.success_plot.enableAutoRange(axis="y", enable=False)
-        self.lag_plot.setXLink(self.throughput_plot)
-        self.success_plot.setXLink(self.throughput_plot)
+        # A fixed time window instead of linked, auto-ranged x axes: nothing to recompute.
+        for plot in (self.throughput_plot, self.success_plot, self.lag_plot):
+            plot.setXRange(-WINDOW_SECONDS, 0, padding=0)
+            plot.enableAutoRange(axis="x", enable=False)
         self.lag_plot.setLabel("bottom", "seconds ago")
         self.throughput_plot.addLegend(
             offset=(5, 1), colCount=3, labelTextColor="#222", brush="#ffffffcc"
@@ -345,7 +368,6 @@ class Dashboard(QWidget):
             self.curves["dead"].setData(x, data[DEAD])
             self.curves["success"].setData(x, data[SUCCESS])
             self.curves["lag"].setData(x, data[LAG])
-            self.throughput_plot.setXRange(min(-60.0, float(x[0])), 0, padding=0)
         self._refresh_counters()
         self._refresh_badges(now)
 
@@ -353,24 +375,27 @@ class Dashboard(QWidget):
         c = self.counters
         p = self.producer_stats
         if p is not None:
-            c["generated"].setText(_fmt_int(p.generated))
-            c["acknowledged"].setText(_fmt_int(p.acknowledged))
-            c["failed"].setText(_fmt_int(p.failed))
-            c["faulty"].setText(_fmt_int(p.faulty))
-            c["p_in_flight"].setText(_fmt_int(p.in_flight))
-            c["p_rate"].setText(_fmt_rate(p.rate))
+            c["generated"].show_text(_fmt_int(p.generated))
+            c["acknowledged"].show_text(_fmt_int(p.acknowledged))
+            c["failed"].show_text(_fmt_int(p.failed))
+            c["faulty"].show_text(_fmt_int(p.faulty))
+            c["p_in_flight"].show_text(_fmt_int(p.in_flight))
+            c["p_rate"].show_text(_fmt_rate(p.rate))
         t = self.tracker_stats
         if t is not None:
-            c["received"].setText(_fmt_int(t.received))
-            c["valid"].setText(_fmt_int(t.valid))
-            c["retries"].setText(_fmt_int(t.retries))
-            c["dead_lettered"].setText(_fmt_int(t.dead_lettered_total))
-            c["t_in_flight"].setText(_fmt_int(t.in_flight))
-            c["lag"].setText(_fmt_int(t.lag))
-            c["t_rate"].setText(_fmt_rate(t.rate))
+            c["received"].show_text(_fmt_int(t.received))
+            c["valid"].show_text(_fmt_int(t.valid))
+            c["retries"].show_text(_fmt_int(t.retries))
+            c["dead_lettered"].show_text(_fmt_int(t.dead_lettered_total))
+            c["t_in_flight"].show_text(_fmt_int(t.in_flight))
+            c["lag"].show_text(_fmt_int(t.lag))
+            c["t_rate"].show_text(_fmt_rate(t.rate))
             for reason in FailureReason:
-                c[f"dlq:{reason.value}"].setText(_fmt_int(t.dead_lettered.get(reason.value, 0)))
-            self.last_error.setText(f"Last error: {t.last_error}" if t.last_error else "")
+                c[f"dlq:{reason.value}"].show_text(_fmt_int(t.dead_lettered.get(reason.value, 0)))
+            error = f"Last error: {t.last_error}" if t.last_error else ""
+            if error != self._last_error_text:
+                self._last_error_text = error
+                self.last_error.setText(error)
 
     def _refresh_badges(self, now: float) -> None:
         t = self.tracker_stats
