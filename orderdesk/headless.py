@@ -108,7 +108,8 @@ class HeadlessRunner:
         self._out = out
         self._err = err
         self._runs: dict[str, _Run] = {}
-        self._print_lock = threading.Lock()
+        # Reentrant: a signal handler may print while the main thread is printing.
+        self._print_lock = threading.RLock()
         self._stopping = False
         self._interrupted = False
         #: (follower, leader): stop the follower once it has handled what the leader sent.
