@@ -3,11 +3,15 @@
 `OrderGenerator` builds a catalogue (products, prices, stock per warehouse) and a set of
 returning customers once, from its seed, and then makes one event per `next_event()` call.
 
-Generating is on the producer's hot path, so the JSON of a valid order is assembled from
-fragments rendered once at start-up (every customer, every product at every quantity) and
-money is counted in integer cents, which keeps every sum exact. Deliberately faulty events
-are rare by design and take a slower path: the valid order is decoded, broken in exactly
-one way and encoded again, so each one is rejected by the tracker for a single, named reason.
+Generating is on the producer's hot path, so per order it only joins ready-made UTF-8
+fragments: every customer's JSON is rendered once, and a pool of 1024 baskets (status,
+items, sums, payment, inventory status) is kept ready, one of them rebuilt after about
+every 64 orders so that stock keeps moving. Money is counted in integer cents, which keeps
+every sum exact. Ids are drawn 1024 at a time. Keys come in a fixed order that differs from
+the listing in the domain contract (metadata last), which JSON readers ignore.
+
+Deliberately faulty events take a slower path: the valid order is decoded, broken in
+exactly one way and encoded again, so each one is rejected for a single, named reason.
 
 Everything random comes from one `random.Random(seed)`: the same seed gives the same
 customers, items, order ids and correlation ids in the same order (only the timestamps,
