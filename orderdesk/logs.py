@@ -154,17 +154,23 @@ class AuditWriter(JsonLinesWriter):
 
     def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
         super().__init__(path, max_bytes, backups)
-        self._where: dict[tuple[str, int], str] = {}
+        self._middles: dict[tuple[AuditEvent, str, int], str] = {}
         self._second = -1
         self._second_text = ""
+        self._millis = -1
+        self._stamp = ""
 
     def timestamp(self) -> str:
-        """Now, as pydantic writes UTC datetimes; the date part is formatted once a second."""
-        second, nanos = divmod(time.time_ns(), 1_000_000_000)
-        if second != self._second:
-            self._second = second
-            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._second_text}.{nanos // 1000:06d}Z"
+        """Now, as ISO 8601 UTC to the millisecond; the text is made once per millisecond."""
+        millis = time.time_ns() // 1_000_000
+        if millis != self._millis:
+            self._millis = millis
+            second, frac = divmod(millis, 1000)
+            if second != self._second:
+                self._second = second
+                self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._stamp = f"{self._second_text}.{frac:03d}Z"
+        return self._stamp
 
     def write(
         self,
@@ -186,15 +192,14 @@ class AuditWriter(JsonLinesWriter):
                 raw = _escape(payload.decode()).encode()
             except UnicodeDecodeError:
                 raw = _escape(payload.decode("utf-8", errors="backslashreplace")).encode()
-        where = self._where.get((topic, partition))
-        if where is None:
-            where = self._where[(topic, partition)] = (
-                f'"kafka_topic":{_escape(topic)},"kafka_partition":{partition},'
+        key = (event, topic, partition)
+        middle = self._middles.get(key)
+        if middle is None:
+            middle = self._middles[key] = (
+                f'","event_type":"{event.value}","kafka_topic":{_escape(topic)},'
+                f'"kafka_partition":{partition},"kafka_offset":'
             )
-        head = (
-            f'{{"timestamp":"{self.timestamp()}","event_type":"{event.value}",{where}'
-            f'"kafka_offset":{offset},"raw_message":'
-        ).encode()
+        head = f'{{"timestamp":"{self.timestamp()}{middle}{offset},"raw_message":'.encode()
         if error is None:
             tail = f',"message_size":{size},'
         else:
