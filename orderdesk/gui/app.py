@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from orderdesk import __version__
 from orderdesk.config import APP_NAME, ConfigError, Settings, validate_settings
@@ -59,9 +61,30 @@ def run_gui(settings: Settings, config_path: Path | None = None) -> int:
     icon = app_icon()
     if icon is not None:
         app.setWindowIcon(icon)
-    pg.setConfigOptions(antialias=True)
+    # Plain lines: antialiasing costs paint time that the event loop cannot spare under load.
+    pg.setConfigOptions(antialias=False)
     store = QSettings()
     settings = merge_last_settings(settings, store.value("settings/last"))
     window = MainWindow(settings, config_path, store)
     window.show()
-    return app.exec()
+    previous = _close_on_signals(window)
+    try:
+        return app.exec()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _close_on_signals(window: QWidget) -> dict[int, Any]:
+    """SIGINT/SIGTERM close the window, so services stop as they do on Ctrl+Q.
+
+    Python runs signal handlers only between bytecodes; the window's steady timer keeps the
+    interpreter waking up a few times a second, so the handler runs promptly.
+    """
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, lambda *_: window.close())
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            continue
+    return previous

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from orderdesk.config import Settings, load_settings
 from orderdesk.gui.main_window import MainWindow
@@ -137,7 +139,9 @@ def test_closing_while_both_run_loses_nothing(
         lambda: count(window, "acknowledged") > 500 and count(window, "received") > 200,
         timeout=TIMEOUT_MS,
     )
-    window.close()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     assert window.closing
     assert "Stopping" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT_MS)
