@@ -507,12 +507,16 @@ class MainWindow(QMainWindow):
         except (TypeError, ValueError):
             tab = 0
         self.tabs.setCurrentIndex(tab if 0 <= tab < self.tabs.count() else 0)
+        level = self.log_view.level_box.findText(str(self.store.value("log/level", "INFO")))
+        if level >= 0:
+            self.log_view.level_box.setCurrentIndex(level)
 
     def _save_state(self) -> None:
         self.store.setValue("window/geometry", self.saveGeometry())
         self.store.setValue("window/state", self.saveState())
         self.store.setValue("window/splitter", self.splitter.saveState())
         self.store.setValue("window/tab", self.tabs.currentIndex())
+        self.store.setValue("log/level", self.log_view.level_box.currentText())
         self.save_last_settings()
         self.store.sync()
 

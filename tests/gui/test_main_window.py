@@ -135,6 +135,7 @@ def test_window_state_and_settings_are_kept(qtbot, settings, qsettings) -> None:
     window = open_window(qtbot, settings, qsettings)
     window.resize(700, 520)
     window.tabs.setCurrentIndex(1)
+    window.log_view.level_box.setCurrentText("WARNING")
     size = window.size()
     window.apply_settings(settings.model_copy(update={"embedded": False}))
     close_window(qtbot, window)
@@ -143,6 +144,7 @@ def test_window_state_and_settings_are_kept(qtbot, settings, qsettings) -> None:
     again = open_window(qtbot, settings, qsettings)
     assert again.tabs.currentIndex() == 1
     assert again.size() == size
+    assert again.log_view.level_box.currentText() == "WARNING"
     close_window(qtbot, again)
 
 
@@ -159,4 +161,19 @@ def test_missing_tabs_show_a_placeholder(qtbot, settings, qsettings) -> None:
     assert isinstance(window.audit_browser, QLabel)
     assert "not available" in window.audit_browser.text()
     assert isinstance(window.dlq_inbox, QLabel)
+    close_window(qtbot, window)
+
+
+def test_real_tracker_without_a_broker_fails_visibly(qtbot, tmp_path, qsettings) -> None:
+    from orderdesk.gui.workers import tracker_factory
+
+    settings = Settings(
+        kafka={"bootstrap_servers": NOWHERE, "connect_timeout": 1.0}, log_dir=tmp_path / "logs"
+    )
+    window = open_window(qtbot, settings, qsettings, tracker=tracker_factory)
+    with qtbot.waitSignal(window.tracker.stopped, timeout=30_000):
+        window.start_tracker_action.trigger()
+    assert window.tracker.state is RunState.FAILED
+    assert window.banner.isVisible()
+    assert NOWHERE in window.banner.label.text()
     close_window(qtbot, window)
