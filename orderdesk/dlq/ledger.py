@@ -61,7 +61,10 @@ class ReplayLedger:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._by_entry: dict[tuple[str, str], list[ReplayRecord]] = {}
-        self._stamp: tuple[int, int] | None = None
+        #: Bytes of the file already read: it only grows, so a change is read from here.
+        self._read_upto = 0
+        #: Identity of the file read (device, inode), to notice it was replaced.
+        self._file_id: tuple[int, int] | None = None
 
     @classmethod
     def for_log_dir(cls, log_dir: Path) -> ReplayLedger:
@@ -87,14 +90,24 @@ class ReplayLedger:
             }
 
     def append(self, record: ReplayRecord, sync: bool = True) -> None:
-        """Add one line. It reaches the operating system at once (a crash of this process
-        keeps it); with `sync` it is also on disk before this returns. A bulk replay
-        appends without `sync` and calls `sync()` once at the end."""
-        line = json.dumps(asdict(record), separators=(",", ":")) + "\n"
+        """Add one record; see `append_many`."""
+        self.append_many([record], sync)
+
+    def append_many(self, records: list[ReplayRecord], sync: bool = True) -> None:
+        """Add records in one write. They reach the operating system at once (a crash of
+        this process keeps them); with `sync` they are also on disk before this returns.
+        A bulk replay appends without `sync` and calls `sync()` once at the end."""
+        if not records:
+            return
+        text = "".join(json.dumps(asdict(r), separators=(",", ":")) + "\n" for r in records)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._refresh()
+            if self._file_id is not None and self.path.stat().st_size > self._read_upto:
+                # The file ends in a torn line (a crash mid-write): do not glue onto it.
+                text = "\n" + text
             with open(self.path, "a", encoding="utf-8") as fh:
-                fh.write(line)
+                fh.write(text)
                 fh.flush()
                 if sync:
                     os.fsync(fh.fileno())
@@ -115,23 +128,32 @@ class ReplayLedger:
                 os.close(fd)
 
     def _refresh(self) -> None:
+        """Read what was appended since the last call (by anyone); cheap when nothing was."""
         try:
             st = self.path.stat()
         except FileNotFoundError:
             self._by_entry = {}
-            self._stamp = None
+            self._read_upto = 0
+            self._file_id = None
             return
-        stamp = (st.st_mtime_ns, st.st_size)
-        if stamp == self._stamp:
+        file_id = (st.st_dev, st.st_ino)
+        if file_id != self._file_id or st.st_size < self._read_upto:
+            # A new or shortened file (replaced, edited by hand): read it all again.
+            self._by_entry = {}
+            self._read_upto = 0
+            self._file_id = file_id
+        if st.st_size == self._read_upto:
             return
-        by_entry: dict[tuple[str, str], list[ReplayRecord]] = {}
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                record = _parse(line)
-                if record is not None:
-                    by_entry.setdefault((record.dlq_topic, record.entry_id), []).append(record)
-        self._by_entry = by_entry
-        self._stamp = stamp
+        with open(self.path, "rb") as fh:
+            fh.seek(self._read_upto)
+            chunk = fh.read()
+        # A line still being written has no newline yet: leave it for the next read.
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._read_upto += len(complete)
+        for line in complete.decode("utf-8", errors="replace").splitlines():
+            record = _parse(line)
+            if record is not None:
+                self._by_entry.setdefault((record.dlq_topic, record.entry_id), []).append(record)
 
 
 def _parse(line: str) -> ReplayRecord | None:

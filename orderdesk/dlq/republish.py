@@ -29,6 +29,7 @@ others go on):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import threading
 import time
@@ -135,6 +136,8 @@ class Republisher:
         #: Seconds a message may wait for its acknowledgement before it counts as failed.
         self.timeout = timeout
         self._producer: Producer | None = None
+        self._acked: list[tuple[ReplayRecord, ReplayResult]] = []
+        self._user = _user()
 
     def refusal(
         self,
@@ -215,6 +218,9 @@ class Republisher:
         deadline = time.monotonic() + self.timeout + 10.0
         while len(producer) > 0 and time.monotonic() < deadline:
             producer.poll(0.1)
+            self._flush_acked(settle)
+        producer.poll(0)
+        self._flush_acked(settle)
         # Each line already reached the operating system when it was appended.
         with contextlib.suppress(OSError):
             self.ledger.sync()
@@ -237,6 +243,8 @@ class Republisher:
         if self._producer is not None:
             self._producer.flush(self.timeout)
             self._producer = None
+        # A late acknowledgement (after republish() gave up waiting) is still a replay.
+        self._flush_acked(lambda _result: None)
 
     def _get_producer(self) -> Producer:
         if self._producer is None:
@@ -279,24 +287,13 @@ class Republisher:
                 target_partition=msg.partition(),
                 target_offset=msg.offset(),
                 payload_edited=edited,
-                user=_user(),
+                user=self._user,
             )
-            try:
-                self.ledger.append(record, sync=False)
-                note = ""
-            except OSError as exc:
-                note = f"acknowledged, but the replay ledger could not be written: {exc}"
-            settle(
-                ReplayResult(
-                    entry.id,
-                    Outcome.ACKNOWLEDGED,
-                    target,
-                    note,
-                    msg.partition(),
-                    msg.offset(),
-                    count,
-                )
+            result = ReplayResult(
+                entry.id, Outcome.ACKNOWLEDGED, target, "", msg.partition(), msg.offset(), count
             )
+            # Written and reported by `_flush_acked`, one ledger write per batch of acks.
+            self._acked.append((record, result))
 
         while True:
             try:
@@ -314,7 +311,22 @@ class Republisher:
             except BufferError:
                 # The local queue is full: serve delivery reports to make room, then retry.
                 producer.poll(0.1)
+                self._flush_acked(settle)
         producer.poll(0)
+        self._flush_acked(settle)
+
+    def _flush_acked(self, settle: Callable[[ReplayResult], None]) -> None:
+        """Record the acknowledged replays in the ledger, then report them."""
+        if not self._acked:
+            return
+        acked, self._acked = self._acked, []
+        try:
+            self.ledger.append_many([record for record, _ in acked], sync=False)
+            note = ""
+        except OSError as exc:
+            note = f"acknowledged, but the replay ledger could not be written: {exc}"
+        for _, result in acked:
+            settle(dataclasses.replace(result, message=note) if note else result)
 
 
 def _as_set(names: Iterable[str]) -> set[str] | frozenset[str]:

@@ -39,6 +39,8 @@ def test_torn_line_does_not_hide_the_rest(tmp_path: Path) -> None:
         fh.write('{"entry_id": "b", "dlq_to')
     other = ReplayLedger(ledger.path)
     assert other.replayed_ids("orders-dlq") == {"a": 1}
+    other.append(_record("c"))
+    assert ReplayLedger(ledger.path).replayed_ids("orders-dlq") == {"a": 1, "c": 1}
 
 
 def test_sees_appends_of_another_process(tmp_path: Path) -> None:
@@ -47,3 +49,12 @@ def test_sees_appends_of_another_process(tmp_path: Path) -> None:
     assert mine.replay_count("orders-dlq", "a") == 0
     theirs.append(_record("a"))
     assert mine.replay_count("orders-dlq", "a") == 1
+
+
+def test_many_appends_are_read_incrementally(tmp_path: Path) -> None:
+    ledger = ReplayLedger(tmp_path / "replays.jsonl")
+    for i in range(2_000):
+        assert ledger.replay_count("orders-dlq", f"e{i}") == 0
+        ledger.append(_record(f"e{i}"), sync=False)
+    ledger.sync()
+    assert len(ReplayLedger(ledger.path).replayed_ids("orders-dlq")) == 2_000
