@@ -152,17 +152,20 @@ class PayloadEditor(QWidget):
         self._timer.stop()
         self._problems = check_payload(self.text())
         if self._problems:
-            shown = self._problems[:6]
+            # One short paragraph (the full list is in the tooltip), so the editor keeps
+            # its height in a small window.
+            shown = self._problems[:3]
             more = len(self._problems) - len(shown)
-            lines = "".join(f"<li>{_escape(p)}</li>" for p in shown)
-            tail = f"<li>… and {more} more</li>" if more else ""
+            listed = "; ".join(_escape(p) for p in shown) + (f"; and {more} more" if more else "")
+            count = len(self._problems)
             self.status.setText(
                 f"<span style='color:#c0392b'><b>✗ Not a valid order yet "
-                f"({len(self._problems)} problem{'s' if len(self._problems) != 1 else ''}):"
-                f"</b></span><ul style='margin:0'>{lines}{tail}</ul>"
+                f"({count} problem{'s' if count != 1 else ''}):</b></span> {listed}"
             )
+            self.status.setToolTip("\n".join(self._problems))
         else:
             self.status.setText("<span style='color:#2e7d32'><b>✓ Valid order</b></span>")
+            self.status.setToolTip("")
         self.validated.emit(self.problems)
         return self.problems
 

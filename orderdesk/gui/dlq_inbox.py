@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -199,8 +198,8 @@ class DeadLetterInbox(QWidget):
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.table)
         right.addWidget(self.details)
-        right.setStretchFactor(0, 1)
-        right.setStretchFactor(1, 1)
+        right.setStretchFactor(0, 2)
+        right.setStretchFactor(1, 3)
         right.setChildrenCollapsible(False)
 
         self.progress = QProgressBar(self)
@@ -249,6 +248,7 @@ class DeadLetterInbox(QWidget):
         self.error_view = QPlainTextEdit(box)
         self.error_view.setReadOnly(True)
         self.error_view.setFont(self.payload_view.edit.font())
+        row_height = self.fontMetrics().height() + 8
         self.headers_view = QTableWidget(0, 2, box)
         self.headers_view.setHorizontalHeaderLabels(["Header", "Value"])
         self.headers_view.horizontalHeader().setSectionResizeMode(
@@ -256,34 +256,38 @@ class DeadLetterInbox(QWidget):
         )
         self.headers_view.horizontalHeader().setStretchLastSection(True)
         self.headers_view.verticalHeader().setVisible(False)
+        self.headers_view.verticalHeader().setDefaultSectionSize(row_height)
         self.headers_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.replays_view = QTableWidget(0, 5, box)
         self.replays_view.setHorizontalHeaderLabels(["#", "Replayed at", "To", "Payload", "By"])
         self.replays_view.horizontalHeader().setStretchLastSection(True)
         self.replays_view.verticalHeader().setVisible(False)
+        self.replays_view.verticalHeader().setDefaultSectionSize(row_height)
         self.replays_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
 
         edit_tab = QWidget(box)
         self.editor = PayloadEditor(edit_tab)
         self.target_topic = QLineEdit(edit_tab)
         self.target_topic.setObjectName("dlqTargetTopic")
-        self.again_box = QCheckBox("Republish again (it was republished before)", edit_tab)
+        self.again_box = QCheckBox("Again", edit_tab)
+        self.again_box.setToolTip("Republish it although it was republished before")
         self.reset_button = QPushButton("Reset to original", edit_tab)
         self.reset_button.clicked.connect(self._reset_editor)
         self.republish_one_button = QPushButton("Republish this entry…", edit_tab)
         self.republish_one_button.setObjectName("dlqRepublishOne")
         self.republish_one_button.clicked.connect(self.republish_current)
-        form = QFormLayout()
-        form.addRow("Target topic:", self.target_topic)
+        # One row of controls under the editor, so the payload keeps the height.
         actions = QHBoxLayout()
+        actions.addWidget(QLabel("Target topic:", edit_tab))
+        actions.addWidget(self.target_topic, 1)
         actions.addWidget(self.again_box)
-        actions.addStretch(1)
         actions.addWidget(self.reset_button)
         actions.addWidget(self.republish_one_button)
         edit_layout = QVBoxLayout(edit_tab)
+        edit_layout.setContentsMargins(6, 6, 6, 6)
         edit_layout.addWidget(self.editor, 1)
-        edit_layout.addLayout(form)
         edit_layout.addLayout(actions)
+        self.editor.edit.setMinimumHeight(self.editor.edit.fontMetrics().lineSpacing() * 5)
 
         self.tabs.addTab(self.payload_view, "Payload")
         self.tabs.addTab(self.error_view, "Error && stack")
