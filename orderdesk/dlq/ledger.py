@@ -17,9 +17,9 @@ headers naming the dead-letter entry, its time and its count.
 A line is appended only once the broker acknowledged the republished message, so the
 file never claims a replay that did not happen. A crash between the acknowledgement and
 the append can lose one line; the replay headers on the target topic still show it.
-Appends of one short line in append mode are atomic on local file systems, so two
-OrderDesk processes of the same user do not interleave lines; each reader re-reads
-the file when it changed.
+Records are appended with one write call per batch in append mode, which local file
+systems do not interleave, so two OrderDesk processes of the same user can share the
+file; each ledger object reads only the bytes appended since it last looked.
 """
 
 from __future__ import annotations
