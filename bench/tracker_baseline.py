@@ -111,10 +111,12 @@ def bare_loop(settings: Settings, topic: str, count: int) -> tuple[float, float]
     return count / (last - first), (cpu_last - cpu_first) / count * 1e6
 
 
-def tracker_run(settings: Settings, topic: str, count: int) -> tuple[float, float]:
+def tracker_run(
+    settings: Settings, topic: str, count: int, log_parent: str | None = None
+) -> tuple[float, float]:
     """Orders per second of the tracker service, first message to last, timed from its stats,
     and the CPU µs per order of the thread running it."""
-    with tempfile.TemporaryDirectory(prefix="bench-tracker-") as log_dir:
+    with tempfile.TemporaryDirectory(prefix="bench-tracker-", dir=log_parent) as log_dir:
         s = tracker_settings(settings, topic, Path(log_dir))
         marks: list[tuple[float, float, int]] = []
 
@@ -164,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--log-parent",
+        help="where the tracker's log directories go (default: the system temp dir); "
+        "/dev/shm shows the cost of the disk apart",
+    )
     args = parser.parse_args(argv)
     with broker(args.bootstrap_servers) as bootstrap:
         settings = load_settings(
@@ -177,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             rate, cpu = bare_loop(settings, topic, args.count)
             bare.append(rate)
             bare_cpu.append(cpu)
-            rate, cpu = tracker_run(settings, topic, args.count)
+            rate, cpu = tracker_run(settings, topic, args.count, args.log_parent)
             tracker.append(rate)
             tracker_cpu.append(cpu)
             print(
