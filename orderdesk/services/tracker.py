@@ -852,24 +852,36 @@ class TrackerService(Service[TrackerStats]):
         self._last_error_at = time.time()
 
     def _update_lag(self) -> None:
+        """Orders on the assigned partitions not yet handled to the end.
+
+        Counted from the first offset not handled (held-back and in-retry messages count),
+        against the high watermark the client cached from its last fetch: no broker call.
+        """
         consumer = self._consumer
-        if consumer is None or not self._parts:
-            self._lag = None if consumer is None else 0
+        if consumer is None:
+            self._lag = None
             return
-        tps = [TopicPartition(self._topic, n) for n in self._parts]
+        if not self._parts:
+            self._lag = 0
+            return
         try:
-            positions = consumer.position(tps)
+            unknown = [n for n, p in self._parts.items() if p.committable() is None]
+            positions = {}
+            if unknown:
+                tps = [TopicPartition(self._topic, n) for n in unknown]
+                positions = {tp.partition: tp.offset for tp in consumer.position(tps)}
             lag = 0
-            for tp in positions:
-                marks = consumer.get_watermark_offsets(tp, cached=True)
+            for number, part in list(self._parts.items()):
+                marks = consumer.get_watermark_offsets(
+                    TopicPartition(self._topic, number), cached=True
+                )
                 if marks is None or marks[1] < 0:
                     continue
-                part = self._parts.get(tp.partition)
-                position = tp.offset
-                if position < 0 and part is not None and part.done_upto is not None:
-                    position = part.done_upto
-                if position >= 0:
-                    lag += max(0, marks[1] - position)
+                base = part.committable()
+                if base is None:
+                    base = positions.get(number, -1)
+                if base >= 0:
+                    lag += max(0, marks[1] - base)
             self._lag = lag
         except (KafkaException, RuntimeError):
             self._lag = None
