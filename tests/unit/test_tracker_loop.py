@@ -253,7 +253,8 @@ def test_a_stop_during_a_retry_wait_commits_nothing_past_it(monkeypatch, tmp_pat
     service = TrackerService(
         h.settings, downstream=FailFirst({1}, 99), on_stats=seen.append, stats_interval=0.01
     )
-    thread = threading.Thread(target=service.run)
+    results = []
+    thread = threading.Thread(target=lambda: results.append(service.run()))
     thread.start()
     try:
         deadline = time.monotonic() + 30
@@ -266,6 +267,8 @@ def test_a_stop_during_a_retry_wait_commits_nothing_past_it(monkeypatch, tmp_pat
     assert h.consumer.commits.get(0, 0) == 0
     assert h.consumer.commits[1] == 3
     assert [e.event_type for e in h.audit() if e.kafka_partition == 0] == [AuditEvent.ORDER_RETRIED]
+    # Lag counts the order in retry and the two held behind it.
+    assert results[0].stats.lag == 3
 
 
 def test_offsets_are_committed_only_after_the_dead_letter_is_acknowledged(monkeypatch, tmp_path):
