@@ -176,6 +176,17 @@ class _Partition:
             return min(self.pending)
         return self.done_upto
 
+    def first_unhandled(self) -> int | None:
+        """Offset of the first message received here and not handled to the end, if known."""
+        upto = self.committable()
+        if upto is not None:
+            return upto
+        if self.retry is not None:
+            return self.retry.msg.offset()
+        if self.backlog:
+            return self.backlog[0].offset()
+        return None
+
     def in_flight(self) -> int:
         return len(self.backlog) + (self.retry is not None) + len(self.pending)
 
@@ -865,7 +876,7 @@ class TrackerService(Service[TrackerStats]):
             self._lag = 0
             return
         try:
-            unknown = [n for n, p in self._parts.items() if p.committable() is None]
+            unknown = [n for n, p in self._parts.items() if p.first_unhandled() is None]
             positions = {}
             if unknown:
                 tps = [TopicPartition(self._topic, n) for n in unknown]
@@ -877,7 +888,7 @@ class TrackerService(Service[TrackerStats]):
                 )
                 if marks is None or marks[1] < 0:
                     continue
-                base = part.committable()
+                base = part.first_unhandled()
                 if base is None:
                     base = positions.get(number, -1)
                 if base >= 0:
