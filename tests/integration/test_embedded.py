@@ -18,8 +18,10 @@ from confluent_kafka import TopicPartition
 from orderdesk.config import Settings, TopicSettings
 from orderdesk.kafka import describe_cluster, ensure_topics, make_consumer, make_producer
 from orderdesk.kafka.embedded import (
+    BACKEND_ENV,
     EmbeddedBroker,
     EmbeddedBrokerError,
+    MockClusterBroker,
     answers,
     bootstrap_configured,
     find_binary,
@@ -145,10 +147,28 @@ def test_bootstrap_configured_sources(tmp_path: Path) -> None:
     assert not bootstrap_configured(config, None, plain, environ={})
 
 
+def test_mock_cluster_fallback_has_the_topics_up_front() -> None:
+    settings = Settings()
+    broker = MockClusterBroker([settings.topics.orders, settings.topics.dlq]).start()
+    try:
+        configured = broker.configure(settings)
+        info = describe_cluster(configured.kafka, timeout=10)
+        assert {settings.topics.orders, settings.topics.dlq} <= info.topics
+        # Nothing to create, so the CreateTopics request the mock never answers is not sent.
+        assert ensure_topics(configured.kafka, [settings.topics.orders], settings.topics) == []
+    finally:
+        broker.stop()
+    assert not broker.running
+
+
 @pytest.mark.slow
-def test_headless_pipeline_with_embedded_broker_handles_every_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["tansu", "mock"])
+def test_headless_pipeline_with_embedded_broker_handles_every_order(
+    tmp_path: Path, backend: str
+) -> None:
     count = 300
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    env[BACKEND_ENV] = backend
     proc = subprocess.run(
         [
             sys.executable,
