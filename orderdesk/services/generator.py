@@ -241,8 +241,9 @@ class OrderGenerator:
             for u in (self._rng.random() for _ in range(1 << _CUSTOMER_BITS))
         ]
         self._baskets = [self._basket() for _ in range(_BASKETS)]
-        #: Ids not used yet, taken from the end.
+        #: Ids not used yet, taken from the end; drawn from a generator seeded by this one.
         self._ids: list[tuple[str, bytes, str, bytes]] = []
+        self._id_source = np.random.default_rng(self._rng.getrandbits(128))
         if not self._faulty_ratio:
             # No faults asked for: spare the hot path a random draw and a call per event.
             self.next_event = self._valid_event  # type: ignore[method-assign]
@@ -446,7 +447,7 @@ class OrderGenerator:
         key, customer = self._customer_draws[draw >> _CUSTOMER_SHIFT]
         ids = self._ids
         if not ids:
-            ids = self._ids = _random_ids(rng, _ID_BATCH)
+            ids = self._ids = _random_ids(self._id_source, _ID_BATCH)
         order_id, order_id_bytes, correlation_id, correlation = ids.pop()
         # The timestamp's text is made again only when the clock moved to another millisecond.
         millisecond = int(self._clock() * 1000)
@@ -508,11 +509,15 @@ _HEX_VALUE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=n
 _UUID_VARIANT = np.frombuffer(b"89ab" * 4, np.uint8)
 
 
-def _random_ids(rng: random.Random, n: int) -> list[tuple[str, bytes, str, bytes]]:
+def _random_ids(source: np.random.Generator, n: int) -> list[tuple[str, bytes, str, bytes]]:
     """`n` version 4 UUIDs and `n` correlation ids (32 hex digits, like a W3C trace id),
-    each as text and as bytes, drawn from `rng` so that a seed fixes them too."""
-    digits = np.frombuffer(rng.randbytes(16 * n).hex().encode(), np.uint8).reshape(n, 32)
-    text = np.empty((n, 36), np.uint8)
+    each as text and as bytes.
+
+    Every step works on the whole batch in C (numpy, `bytes.hex`, `split`), never one
+    Python statement per id.
+    """
+    digits = np.frombuffer(source.bytes(16 * n).hex().encode(), np.uint8).reshape(n, 32)
+    text = np.empty((n, 37), np.uint8)
     text[:, [8, 13, 18, 23]] = ord("-")
     text[:, 0:8] = digits[:, 0:8]
     text[:, 9:13] = digits[:, 8:12]
@@ -521,15 +526,15 @@ def _random_ids(rng: random.Random, n: int) -> list[tuple[str, bytes, str, bytes
     text[:, 19] = _UUID_VARIANT[_HEX_VALUE[digits[:, 16]]]  # variant bits 10xx
     text[:, 20:23] = digits[:, 17:20]
     text[:, 24:36] = digits[:, 20:32]
-    uuids = text.view("S36").ravel()
-    traces = np.frombuffer(rng.randbytes(16 * n).hex().encode(), "S32")
-    # numpy makes the n str and bytes objects in C, not one Python statement per id.
+    text[:, 36] = ord("\n")
+    uuids = text.tobytes()[:-1]
+    traces = source.bytes(16 * n).hex("\n", 16)
     return list(
         zip(
-            uuids.astype("U36").tolist(),
-            uuids.tolist(),
-            traces.astype("U32").tolist(),
-            traces.tolist(),
+            uuids.decode("ascii").split("\n"),
+            uuids.split(b"\n"),
+            traces.split("\n"),
+            traces.encode("ascii").split(b"\n"),
             strict=True,
         )
     )
