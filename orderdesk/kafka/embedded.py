@@ -186,7 +186,9 @@ class InMemoryBroker:
 class EmbeddedBroker(InMemoryBroker):
     """A Tansu broker in a child process, in memory, on a free loopback port.
 
-    Use it as a context manager; `bootstrap` is the address clients connect to.
+    Use it as a context manager; `bootstrap` is the address clients connect to. On Linux the
+    broker is ended when the thread that started it ends (that is how the parent-death
+    signal works), so start it from the main thread, not from a worker.
     """
 
     backend = "tansu"
