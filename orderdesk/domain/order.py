@@ -27,7 +27,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 class _Model(BaseModel):
     # Unknown fields are ignored so that newer producers do not break older trackers.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # NaN and infinities would slip past every sum check (comparisons with NaN are false).
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 class OrderItem(_Model):

@@ -64,6 +64,13 @@ def test_payloads_that_are_not_orders_are_deserialization_errors(
     assert fragment in str(info.value)
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_amounts_are_not_orders(number: str) -> None:
+    text = json.dumps(VALID_ORDER).replace('"total": 45.1', f'"total": {number}')
+    with pytest.raises(DeserializationError, match="total"):
+        parse_order(text.encode())
+
+
 def test_wrong_type_names_the_field() -> None:
     data = order_dict()
     data["items"][0]["quantity"] = "two"
