@@ -104,6 +104,37 @@ def test_stop_ends_the_process_and_frees_the_port() -> None:
     assert not answers(bootstrap, timeout=0.5)
 
 
+def _alive(pid: str) -> bool:
+    # A zombie is dead too: in a container nobody may reap the orphan.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal")
+def test_broker_ends_when_orderdesk_is_killed() -> None:
+    script = (
+        "import sys, time\n"
+        "from orderdesk.kafka.embedded import EmbeddedBroker\n"
+        "broker = EmbeddedBroker().start()\n"
+        "print(broker.pid, broker.bootstrap, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid_text, bootstrap = parent.stdout.readline().split()
+    parent.kill()
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 15
+    while _alive(pid_text) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid_text), "the broker outlived OrderDesk"
+    assert not answers(bootstrap, timeout=0.5)
+
+
 def test_rule_keeps_a_configured_or_running_broker() -> None:
     settings = Settings()
     kept, broker = resolve_broker(settings, explicitly_configured=True)
