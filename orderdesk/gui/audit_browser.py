@@ -439,8 +439,10 @@ class AuditBrowser(QWidget):
         thread.setObjectName("audit-indexer")
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        worker.chunk.connect(self._on_chunk)
-        worker.done.connect(self._on_scan_done)
+        # Queued by name: the index and the model belong to this (the GUI) thread.
+        queued = Qt.ConnectionType.QueuedConnection
+        worker.chunk.connect(self._on_chunk, queued)
+        worker.done.connect(self._on_scan_done, queued)
         # Direct: quit() is thread-safe, and _on_scan_done waits for the thread to end.
         worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         self._scan = (thread, worker)
