@@ -21,6 +21,7 @@ drive it directly.
 
 from __future__ import annotations
 
+import functools
 import json
 import mmap
 import os
@@ -54,9 +55,33 @@ _TS_LEN = 19
 _PREFIX = b'{"timestamp":"'
 _EVENT_KEY = b',"event_type":"'
 _TS_WINDOW = 40  # longest timestamp pydantic writes (with microseconds and Z) is 27 bytes
-_VALUE_WINDOW = max(len(name) for name in EVENT_CODES) + 1
+_VALUE_WINDOW = 24  # three 64-bit words: the longest value and its quote fit
+
+
+@functools.lru_cache(maxsize=32)
+def _words(text: bytes) -> tuple[list[np.uint64], list[np.uint64]]:
+    size = -(-len(text) // 8) * 8
+    padded = np.frombuffer(text.ljust(size, b"\0"), np.uint64)
+    mask = np.frombuffer((b"\xff" * len(text)).ljust(size, b"\0"), np.uint64)
+    return list(padded), list(mask)
+
+
+def _starts_with(block: np.ndarray, text: bytes) -> np.ndarray:
+    """Rows of a (rows, width) uint8 array that begin with `text`.
+
+    Compared eight bytes at a time as masked 64-bit words: several times faster than
+    comparing bytes and reducing along the short axis. `width` must cover whole words.
+    """
+    patterns, masks = _words(text)
+    words = np.ascontiguousarray(block[:, : 8 * len(patterns)]).view(np.uint64)
+    ok = (words[:, 0] & masks[0]) == patterns[0]
+    for j in range(1, len(patterns)):
+        ok &= (words[:, j] & masks[j]) == patterns[j]
+    return ok
+
+
 _HEAD_WINDOW = len(_PREFIX) + _TS_WINDOW + len(_EVENT_KEY) + _VALUE_WINDOW
-_CHUNK_BYTES = 32 * 1024 * 1024
+_CHUNK_BYTES = 8 * 1024 * 1024
 
 _ORDER_ID = re.compile(rb'order_id\\?"\s*:\s*\\?"([^"\\]*)')
 
@@ -158,24 +183,27 @@ def scan_range(
     head = as_strided(arr, shape=(limit + 1, width), strides=(1, 1))[np.minimum(starts, limit)]
     rows = np.arange(n)
     ok = starts <= limit
-    ok &= (head[:, : len(_PREFIX)] == np.frombuffer(_PREFIX, np.uint8)).all(axis=1)
+    ok &= _starts_with(head, _PREFIX)
     stamp = head[:, len(_PREFIX) : len(_PREFIX) + _TS_WINDOW]
     quote = stamp == ord('"')
     q = quote.argmax(axis=1)
     ok &= quote[rows, q] & (q >= _TS_LEN)
     ok &= stamp[rows, np.maximum(q - 1, 0)] == ord("Z")
     key_at = len(_PREFIX) + q + 1  # column in head
-    rest = np.take_along_axis(
-        head, key_at[:, None] + np.arange(len(_EVENT_KEY) + _VALUE_WINDOW), axis=1
-    )
-    ok &= (rest[:, : len(_EVENT_KEY)] == np.frombuffer(_EVENT_KEY, np.uint8)).all(axis=1)
+    # Timestamps come in a couple of lengths (with or without microseconds): one plain
+    # slice per length is far cheaper than a per-row gather.
+    span = len(_EVENT_KEY) + _VALUE_WINDOW
+    rest = np.empty((n, span), np.uint8)
+    for at in np.unique(key_at).tolist():
+        sel = key_at == at
+        rest[sel] = head[sel, at : at + span]
+    ok &= _starts_with(rest, _EVENT_KEY)
     # The value must also lie inside the line (a cut-off line is not a fast-path hit).
     ok &= starts + key_at + len(_EVENT_KEY) + _VALUE_WINDOW <= newlines + 1
     values = rest[:, len(_EVENT_KEY) :]
     codes = np.zeros(n, np.uint8)
     for name, code in EVENT_CODES.items():
-        pattern = np.frombuffer(name.encode() + b'"', np.uint8)
-        codes[(values[:, : len(pattern)] == pattern).all(axis=1)] = code
+        codes[_starts_with(values, name.encode() + b'"')] = code
     times = np.ascontiguousarray(stamp[:, :_TS_LEN]).view(f"S{_TS_LEN}").ravel().copy()
     times[~ok] = b""
     codes[~ok] = CODE_OTHER
@@ -228,7 +256,7 @@ def scan_file(
         size = os.fstat(f.fileno()).st_size
         if size <= start:
             return
-        with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mm:
+        with _map(f.fileno(), size, populate=size - start > _POPULATE_BYTES) as mm:
             arr = np.frombuffer(mm, np.uint8)
             try:
                 pos = start
@@ -242,6 +270,21 @@ def scan_file(
                     yield chunk
             finally:
                 del arr  # the map cannot close while a numpy view exports it
+
+
+_POPULATE_BYTES = 64 * 1024 * 1024
+
+
+def _map(fd: int, size: int, populate: bool) -> mmap.mmap:
+    """A read-only map of the file; a big scan asks Linux to map every page up front.
+
+    Faulting pages in one by one costs a quarter of a cold scan's time; a small follow-up
+    scan near the end of a big file must not pay for mapping all of it, hence the switch.
+    """
+    flag = getattr(mmap, "MAP_POPULATE", 0)
+    if populate and flag and hasattr(mmap, "MAP_SHARED"):
+        return mmap.mmap(fd, size, flags=mmap.MAP_SHARED | flag, prot=mmap.PROT_READ)
+    return mmap.mmap(fd, size, access=mmap.ACCESS_READ)
 
 
 class _Growable:
