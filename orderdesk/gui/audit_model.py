@@ -254,6 +254,10 @@ class AuditModel(QAbstractTableModel):
         r, col = index.row(), index.column()
         if not 0 <= r < self._rows or not 0 <= col < len(COLUMNS):
             return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col == COL_LINE:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return None
         if role not in (
             Qt.ItemDataRole.DisplayRole,
             Qt.ItemDataRole.ToolTipRole,
