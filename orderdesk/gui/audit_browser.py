@@ -94,6 +94,10 @@ class _ScanWorker(QObject):
     chunk = Signal(int, object)
     done = Signal(int, str)
 
+    #: A small first block puts rows on screen at once; later blocks are larger.
+    first_block_bytes = 1 << 20
+    block_bytes = 8 << 20
+
     def __init__(
         self, path: Path, start: int, identity: FileIdentity | None, generation: int
     ) -> None:
@@ -109,7 +113,12 @@ class _ScanWorker(QObject):
         error = ""
         try:
             for block in scan_file(
-                self.path, self.start, self.identity, stop=self.stop, first_chunk_bytes=1 << 20
+                self.path,
+                self.start,
+                self.identity,
+                chunk_bytes=self.block_bytes,
+                stop=self.stop,
+                first_chunk_bytes=self.first_block_bytes,
             ):
                 self.chunk.emit(self.generation, block)
         except (OSError, ValueError) as exc:  # ValueError: mmap of a file emptied meanwhile

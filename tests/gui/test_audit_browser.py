@@ -11,6 +11,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from orderdesk.audit_index import MALFORMED
+from orderdesk.gui import audit_browser
 from orderdesk.gui.audit_browser import AuditBrowser
 from orderdesk.gui.audit_model import COL_EVENT, COL_ORDER, AuditModel, RowRole
 from tests.unit.test_audit_index import append_raw, write_audit
@@ -190,3 +191,27 @@ def test_open_file_switches_files_and_shutdown_stops_everything(
     browser.shutdown()
     assert not browser.is_indexing()
     assert not browser.follow_timer.isActive()
+
+
+def test_a_filter_set_while_indexing_sees_every_block(
+    qtbot: QtBot, trail: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, ids = trail
+    # Blocks of a few lines: the index grows under a running filter many times over.
+    monkeypatch.setattr(audit_browser._ScanWorker, "first_block_bytes", 3000)
+    monkeypatch.setattr(audit_browser._ScanWorker, "block_bytes", 7000)
+    widget = AuditBrowser()
+    qtbot.addWidget(widget)
+    widget.text_edit.setText("PROCESSING_ERROR")
+    widget.apply_filter()
+    widget.open_file(path)
+    expected = sum(b"PROCESSING_ERROR" in line for line in path.read_bytes().splitlines())
+    qtbot.waitUntil(
+        lambda: not widget.is_indexing() and not widget.model.is_filtering(), timeout=WAIT_MS
+    )
+    assert widget.index.line_count == len(path.read_bytes().splitlines())
+    assert widget.model.rowCount() == expected > 0
+    lines = [widget.model.line_of(r) for r in range(widget.model.rowCount())]
+    assert lines == sorted(set(lines))
+    failed = {widget.model.index(r, COL_ORDER).data() for r in range(widget.model.rowCount())}
+    assert ids[3] in failed and ids[0] not in failed
