@@ -7,6 +7,7 @@ the throughput reached, as one JSON object.
 
     python bench/gui_stall.py --bootstrap-servers 127.0.0.1:9092 --seconds 20
 
+`--idle` opens the same window without starting a service: the baseline.
 Without --bootstrap-servers it starts the test suite's throwaway broker (tests/broker.py).
 A benchmark, not a test: the figures depend on the machine.
 """
@@ -29,15 +30,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(
-    bootstrap: str, seconds: float, rate: float, visible_tab: int, own_tabs_only: bool = False
+    bootstrap: str,
+    seconds: float,
+    rate: float,
+    visible_tab: int,
+    own_tabs_only: bool = False,
+    idle: bool = False,
 ) -> dict[str, object]:
+    """Event-loop stalls over `seconds`, after 3 s of warm-up; `idle` starts no service."""
     import numpy as np
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from orderdesk.config import load_settings
+    from orderdesk.gui.app import configure_interpreter
     from orderdesk.gui.main_window import MainWindow
 
+    configure_interpreter()  # as run_gui() does
     app = QApplication.instance() or QApplication(sys.argv)
     if own_tabs_only:
         _without_optional_tabs()
@@ -86,7 +95,8 @@ def measure(
         phase["measuring"] = False
         window.close()
 
-    QTimer.singleShot(0, window.start_all)
+    if not idle:
+        QTimer.singleShot(0, window.start_all)
     # Measure once the services are up and running flat out, until the close request.
     QTimer.singleShot(3000, begin)
     QTimer.singleShot(int((3 + seconds) * 1000), finish)
@@ -97,6 +107,7 @@ def measure(
     ms = np.array(gaps) * 1000 if gaps else np.zeros(1)
     return {
         "seconds": seconds,
+        "idle": idle,
         "tab": window.tabs.tabText(visible_tab),
         "ticks": len(gaps),
         "max_stall_ms": round(float(ms.max()), 1),
@@ -134,6 +145,9 @@ def main() -> int:
     parser.add_argument(
         "--without-tabs", action="store_true", help="leave out the audit and dead-letter tabs"
     )
+    parser.add_argument(
+        "--idle", action="store_true", help="start no service: the baseline of the same app"
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         bootstrap = args.bootstrap_servers
@@ -142,7 +156,9 @@ def main() -> int:
             from broker import KafkaBroker
 
             bootstrap = stack.enter_context(KafkaBroker()).bootstrap
-        result = measure(bootstrap, args.seconds, args.rate, args.tab, args.without_tabs)
+        result = measure(
+            bootstrap, args.seconds, args.rate, args.tab, args.without_tabs, args.idle
+        )
     print(json.dumps(result))
     return 0
 
