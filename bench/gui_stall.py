@@ -156,9 +156,7 @@ def main() -> int:
             from broker import KafkaBroker
 
             bootstrap = stack.enter_context(KafkaBroker()).bootstrap
-        result = measure(
-            bootstrap, args.seconds, args.rate, args.tab, args.without_tabs, args.idle
-        )
+        result = measure(bootstrap, args.seconds, args.rate, args.tab, args.without_tabs, args.idle)
     print(json.dumps(result))
     return 0
 
