@@ -517,7 +517,7 @@ class AuditIndex:
         out: dict[int, bytes] = {}
         with open(self.path, "rb") as f:
             if self.identity is not None and not self.identity.same_file(FileIdentity.of(f)):
-                raise FileChangedError(self.path)
+                raise FileChangedError(f"{self.path} was replaced since it was indexed")
             for line in lines:
                 begin, end = self._span(line)
                 f.seek(begin)

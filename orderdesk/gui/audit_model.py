@@ -200,8 +200,8 @@ class AuditModel(QAbstractTableModel):
             return
         except StopIteration as done:
             lines: np.ndarray = done.value
-        except OSError:
-            lines = np.empty(0, np.int64)  # the file went away: the follow check reindexes
+        except (OSError, ValueError):  # ValueError: mmap of a file emptied meanwhile
+            lines = np.empty(0, np.int64)  # the follow check sees the change and reindexes
         self._job = None
         self._pump.stop()
         self.progress = 1.0

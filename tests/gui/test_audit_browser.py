@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDateTime, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -14,7 +14,7 @@ from orderdesk.audit_index import MALFORMED
 from orderdesk.gui import audit_browser
 from orderdesk.gui.audit_browser import AuditBrowser
 from orderdesk.gui.audit_model import COL_EVENT, COL_ORDER, AuditModel, RowRole
-from tests.unit.test_audit_index import append_raw, write_audit
+from tests.unit.test_audit_index import T0, append_raw, write_audit
 
 WAIT_MS = 10_000
 
@@ -215,3 +215,17 @@ def test_a_filter_set_while_indexing_sees_every_block(
     assert lines == sorted(set(lines))
     failed = {widget.model.index(r, COL_ORDER).data() for r in range(widget.model.rowCount())}
     assert ids[3] in failed and ids[0] not in failed
+
+
+def test_time_range_filter(qtbot: QtBot, browser: AuditBrowser) -> None:
+    # Line i was written at T0 + i seconds (UTC); the edits read as UTC.
+    def at(seconds: int) -> QDateTime:
+        return QDateTime.fromString(f"2026-11-25 08:00:{seconds:02d}", "yyyy-MM-dd HH:mm:ss")
+
+    assert T0.hour == 8 and T0.minute == 0
+    browser.since_box.setChecked(True)
+    browser.since_edit.setDateTime(at(10))
+    browser.until_box.setChecked(True)
+    browser.until_edit.setDateTime(at(20))
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 11, timeout=WAIT_MS)
+    assert [browser.model.line_of(r) for r in range(11)] == list(range(10, 21))
