@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtCore import QDateTime, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -229,3 +230,22 @@ def test_time_range_filter(qtbot: QtBot, browser: AuditBrowser) -> None:
     browser.until_edit.setDateTime(at(20))
     qtbot.waitUntil(lambda: browser.model.rowCount() == 11, timeout=WAIT_MS)
     assert [browser.model.line_of(r) for r in range(11)] == list(range(10, 21))
+
+
+def test_a_dropped_file_is_opened(qtbot: QtBot, browser: AuditBrowser, tmp_path: Path) -> None:
+    other = tmp_path / "dropped.events"
+    ids = write_audit(other, 1, seed=12)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    drop = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(browser.file_opened):
+        browser.dropEvent(drop)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=WAIT_MS)
+    assert browser.path == other
+    assert column(browser.model, COL_ORDER) == ids
