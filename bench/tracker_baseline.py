@@ -35,7 +35,7 @@ from orderdesk.config import Settings, load_settings
 from orderdesk.kafka.clients import consumer_config, producer_config
 from orderdesk.services.base import TrackerStats
 from orderdesk.services.generator import OrderGenerator
-from orderdesk.services.tracker import TrackerService
+from orderdesk.services.tracker import TrackerResult, TrackerService
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 2024
@@ -55,7 +55,8 @@ def broker(bootstrap: str | None) -> Iterator[str]:
 
 
 def fill_topic(settings: Settings, count: int) -> str:
-    """A fresh topic holding `count` valid orders, every one acknowledged."""
+    """A fresh topic holding `count` orders (faulty ones as `settings.producer` says), every
+    one acknowledged."""
     topic = f"bench-tracker-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
     admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
@@ -116,23 +117,36 @@ def tracker_run(
 ) -> tuple[float, float]:
     """Orders per second of the tracker service, first message to last, timed from its stats,
     and the CPU µs per order of the thread running it."""
+    rate, cpu, result = tracker_run_handled(settings, topic, count, log_parent)
+    if result.stats.valid != count:
+        raise SystemExit(f"tracker validated {result.stats.valid} of {count}")
+    return rate, cpu
+
+
+def tracker_run_handled(
+    settings: Settings, topic: str, count: int, log_parent: str | None = None
+) -> tuple[float, float, TrackerResult]:
+    """Like `tracker_run`, counting every order handled to the end: validated, or
+    dead-lettered and acknowledged on the dead-letter topic. Also returns the result."""
     with tempfile.TemporaryDirectory(prefix="bench-tracker-", dir=log_parent) as log_dir:
         s = tracker_settings(settings, topic, Path(log_dir))
         marks: list[tuple[float, float, int]] = []
 
         def on_stats(stats: TrackerStats) -> None:
             # Called on the tracker's own thread, so thread_time is the loop's CPU time.
-            marks.append((time.perf_counter(), time.thread_time(), stats.valid))
+            handled = stats.valid + stats.dead_lettered_total
+            marks.append((time.perf_counter(), time.thread_time(), handled))
 
         tracker = TrackerService(s, on_stats=on_stats, stats_interval=0.01)
         tracker.drain()
         result = tracker.run()
-        if result.stats.valid != count:
-            raise SystemExit(f"tracker validated {result.stats.valid} of {count}")
+        handled = result.stats.valid + result.stats.dead_lettered_total
+        if handled != count:
+            raise SystemExit(f"tracker handled {handled} of {count}")
         # From the last sample before the first order to the first sample with them all.
         start = max((m for m in marks if m[2] == 0), default=marks[0])
         end = min((m for m in marks if m[2] >= count), key=lambda m: m[0])
-        return count / (end[0] - start[0]), (end[1] - start[1]) / count * 1e6
+        return count / (end[0] - start[0]), (end[1] - start[1]) / count * 1e6, result
 
 
 def tracker_settings(settings: Settings, topic: str, log_dir: Path) -> Settings:
