@@ -290,9 +290,7 @@ def bench_deadletter(settings: Settings, plan: Plan) -> list[Figure]:
     for round_ in range(plan.dlq_rounds):
         order = ("clean", "faulty") if round_ % 2 == 0 else ("faulty", "clean")
         for which in order:
-            rate, cpu, result = tracker_baseline.tracker_run_handled(
-                settings, topics[which], count
-            )
+            rate, cpu, result = tracker_baseline.tracker_run_handled(settings, topics[which], count)
             runs[which].append((rate, cpu))
             if which == "faulty":
                 dead = result.stats.dead_lettered_total
@@ -558,10 +556,10 @@ def bench_memory(settings: Settings, plan: Plan) -> list[Figure]:
         finally:
             proc.send_signal(signal.SIGINT)
             try:
-                out, err = proc.communicate(timeout=120)
+                out, _ = proc.communicate(timeout=120)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                out, err = proc.communicate()
+                out, _ = proc.communicate()
     baseline = next(k for t, k in samples if t >= plan.memory_baseline_at)
     peak = max(k for _, k in samples)
     at_end = samples[-1][1]
@@ -575,7 +573,7 @@ def bench_memory(settings: Settings, plan: Plan) -> list[Figure]:
         "peak_mib": round(peak / 1024, 1),
         "end_mib": round(at_end / 1024, 1),
         "first_sample_mib": round(samples[0][1] / 1024, 1),
-        "samples_mib_every_10s": [round(k / 1024, 1) for t, k in samples[:: 40]],
+        "samples_mib_every_10s": [round(k / 1024, 1) for t, k in samples[::40]],
         "exit_status": proc.returncode,
         "received": summary.get("received"),
         "acknowledged": summary.get("acknowledged"),
@@ -802,7 +800,10 @@ def table(figures: list[Figure]) -> str:
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
-        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
         for r in [header, *rows]
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
