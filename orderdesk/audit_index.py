@@ -12,8 +12,12 @@ The fast path relies on the tracker's own line shape (pydantic's compact JSON of
 order, spaces, non-UTC offsets, broken JSON) is parsed on its own, so it is slower but still
 right, and a line that is not JSON at all is kept and marked malformed.
 
-No file handle is held between calls: on Windows an open handle would stop the tracker from
-rotating its file. Each access reopens the file and checks that it is still the one indexed.
+Text and order id searches match bytes exactly (case-sensitive); a needle is also searched in
+its JSON-escaped forms, so `"status":"paid"` finds the escaped raw message as well.
+
+No file handle outlives a scan, a filter or a row read: on Windows an open handle would stop
+the tracker from rotating its file. Each access reopens the file and checks that it is still
+the one indexed.
 
 Qt-free on purpose: the GUI wraps it (orderdesk.gui.audit_model), the bench and the tests
 drive it directly.
@@ -212,15 +216,6 @@ def scan_range(
         codes[i], times[i] = _classify_slow(data[int(starts[i]) : int(newlines[i])])
 
     return ScannedChunk(identity, lo, int(newlines[-1]) + 1, starts, codes, times)
-
-
-def scan_block(buf: bytes, base: int, identity: FileIdentity) -> ScannedChunk:
-    """Index the complete lines of `buf`, which holds the file's bytes from offset `base`."""
-    chunk = scan_range(buf, np.frombuffer(buf, np.uint8), 0, len(buf), identity)
-    chunk.starts += base
-    chunk.start += base
-    chunk.end += base
-    return chunk
 
 
 def _classify_slow(line: bytes) -> tuple[int, bytes]:
