@@ -233,6 +233,9 @@ class Dashboard(QWidget):
         self.throughput_plot = self._plot("Throughput", "msg/s", row=0)
         self.success_plot = self._plot("Success rate", "%", row=1)
         self.lag_plot = self._plot("Consumer lag", "messages", row=2)
+        # Counts are whole numbers: never zoom in below a span of a few of them.
+        self.lag_plot.setLimits(minYRange=5)
+        self.throughput_plot.setLimits(minYRange=5)
         self.success_plot.setYRange(0, 100, padding=0.05)
         self.success_plot.enableAutoRange(axis="y", enable=False)
         # A fixed time window instead of linked, auto-ranged x axes: nothing to recompute.
@@ -240,8 +243,19 @@ class Dashboard(QWidget):
             plot.setXRange(-WINDOW_SECONDS, 0, padding=0)
             plot.enableAutoRange(axis="x", enable=False)
         self.lag_plot.setLabel("bottom", "seconds ago")
-        self.throughput_plot.addLegend(
-            offset=(5, 1), colCount=3, labelTextColor="#222", brush="#ffffffcc"
+        # The legend lives in the title: a legend item would repaint with every curve update.
+        self.throughput_plot.setTitle(
+            "Throughput: "
+            + " · ".join(
+                f"<span style='color:{CURVE_COLORS[key]}'>■ {label}</span>"
+                for key, label in (
+                    ("produced", "produced/s"),
+                    ("consumed", "consumed/s"),
+                    ("dead", "dead-lettered/s"),
+                )
+            ),
+            color="#222",
+            size="10pt",
         )
         self.curves = {
             "produced": self._curve(self.throughput_plot, "produced/s", "produced"),
