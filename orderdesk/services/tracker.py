@@ -57,6 +57,8 @@ from orderdesk.services.retry import Backoff
 
 #: Messages fetched per `consume` call.
 BATCH_SIZE = 500
+#: Longest wait for the rest of a batch once its first message is in.
+BATCH_LINGER = 0.005
 #: Longest a `consume` call blocks: how long a stop request may wait to be seen.
 POLL_TIMEOUT = 0.2
 #: How often the lag is worked out from the client's cached watermarks.
@@ -442,7 +444,12 @@ class TrackerService(Service[TrackerStats]):
         while not self.stop_requested:
             if self._fatal is not None:
                 raise self._fatal_error(f"fatal Kafka error: {self._fatal.str()}")
-            msgs = consumer.consume(BATCH_SIZE, self._poll_timeout())
+            # consume() returns when the batch is full or its timeout is over: at a moderate
+            # pace each order would wait out the whole timeout. So wait for one message, then
+            # take what else arrives within a few milliseconds (a full batch at full speed).
+            msgs = consumer.consume(1, self._poll_timeout())
+            if msgs:
+                msgs += consumer.consume(BATCH_SIZE - 1, BATCH_LINGER)
             if msgs:
                 self._route(msgs)
             now = time.monotonic()
