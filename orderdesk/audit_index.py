@@ -251,7 +251,9 @@ def scan_file(
         size = os.fstat(f.fileno()).st_size
         if size <= start:
             return
-        with _map(f.fileno(), size, populate=size - start > _POPULATE_BYTES) as mm:
+        # Not MAP_POPULATE: mapping every page up front saves a little in all but holds
+        # the GIL for the whole file at once, which froze the window for half a second.
+        with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mm:
             arr = np.frombuffer(mm, np.uint8)
             try:
                 pos = start
@@ -265,21 +267,6 @@ def scan_file(
                     yield chunk
             finally:
                 del arr  # the map cannot close while a numpy view exports it
-
-
-_POPULATE_BYTES = 64 * 1024 * 1024
-
-
-def _map(fd: int, size: int, populate: bool) -> mmap.mmap:
-    """A read-only map of the file; a big scan asks Linux to map every page up front.
-
-    Faulting pages in one by one costs a quarter of a cold scan's time; a small follow-up
-    scan near the end of a big file must not pay for mapping all of it, hence the switch.
-    """
-    flag = getattr(mmap, "MAP_POPULATE", 0)
-    if populate and flag and hasattr(mmap, "MAP_SHARED"):
-        return mmap.mmap(fd, size, flags=mmap.MAP_SHARED | flag, prot=mmap.PROT_READ)
-    return mmap.mmap(fd, size, access=mmap.ACCESS_READ)
 
 
 class _Growable:

@@ -1,8 +1,9 @@
 """The audit trail browser: `tracker.events` (live or any file) as a filterable table.
 
-A background QThread indexes the file (`orderdesk.audit_index.scan_file`) and hands its
-blocks to the GUI thread, which appends them to the index, so the first rows show after the
-first block and the window stays live while a million lines are indexed. While following,
+A background QThread indexes the file (`orderdesk.audit_index.scan_file`) into a queue; a
+GUI timer drains it into the index and the table, a few blocks per pass within a time
+budget, so the first rows show after the first block and the window stays live while a
+million lines are indexed. While following,
 a timer checks the file twice a second: new lines are indexed (in place when they are few),
 a rotated, truncated or rewritten file is indexed again from its start.
 """
@@ -10,7 +11,10 @@ a rotated, truncated or rewritten file is indexed again from its start.
 from __future__ import annotations
 
 import json
+import queue
 import threading
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,12 +23,10 @@ from PySide6.QtCore import (
     QDateTime,
     QItemSelectionModel,
     QModelIndex,
-    QObject,
     Qt,
     QThread,
     QTimer,
     Signal,
-    Slot,
 )
 from PySide6.QtGui import (
     QAction,
@@ -79,51 +81,53 @@ from orderdesk.gui.audit_model import (
 #: Growth indexed on the GUI thread while following; more goes to the background thread.
 _INLINE_BYTES = 4 * 1024 * 1024
 _FILTER_DELAY_MS = 250
+_DRAIN_INTERVAL_MS = 15
+_DRAIN_BUDGET_S = 0.02  # GUI time per pull of indexed blocks
 _FAILURES = frozenset({"order.retried", "order.rejected", "order.dead_lettered", MALFORMED})
 _TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
 
 
-class _ScanWorker(QObject):
-    """Indexes one file from an offset in its own thread, block by block.
+class _ScanThread(QThread):
+    """Indexes one file from an offset, block by block, into a queue the GUI drains.
 
-    Signals:
-        chunk(int, object): generation and a ScannedChunk.
-        done(int, str): generation and an error text (empty when all went well).
+    No signal per block: the GUI pulls on a timer at its own pace (several blocks per
+    pull when it lags), and nothing but the queue crosses threads.
     """
-
-    chunk = Signal(int, object)
-    done = Signal(int, str)
 
     #: A small first block puts rows on screen at once; later blocks are larger.
     first_block_bytes = 1 << 20
     block_bytes = 8 << 20
 
-    def __init__(
-        self, path: Path, start: int, identity: FileIdentity | None, generation: int
-    ) -> None:
+    def __init__(self, path: Path, start: int, identity: FileIdentity | None) -> None:
         super().__init__()
+        self.setObjectName("audit-indexer")
         self.path = path
-        self.start = start
+        self.start_offset = start
         self.identity = identity
-        self.generation = generation
         self.stop = threading.Event()
+        #: ScannedChunk items, then one _ScanEnd.
+        self.blocks: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
-    @Slot()
     def run(self) -> None:
         error = ""
         try:
             for block in scan_file(
                 self.path,
-                self.start,
+                self.start_offset,
                 self.identity,
                 chunk_bytes=self.block_bytes,
                 stop=self.stop,
                 first_chunk_bytes=self.first_block_bytes,
             ):
-                self.chunk.emit(self.generation, block)
+                self.blocks.put(block)
         except (OSError, ValueError) as exc:  # ValueError: mmap of a file emptied meanwhile
             error = str(exc)
-        self.done.emit(self.generation, error)
+        self.blocks.put(_ScanEnd(error))
+
+
+@dataclass(frozen=True)
+class _ScanEnd:
+    error: str
 
 
 class AuditBrowser(QWidget):
@@ -140,12 +144,13 @@ class AuditBrowser(QWidget):
         self.setAcceptDrops(True)
         self.index: AuditIndex | None = None
         self.model = AuditModel(parent=self)
-        self._generation = 0
-        self._scan: tuple[QThread, _ScanWorker] | None = None
-        self._retired: list[tuple[QThread, _ScanWorker]] = []
+        self._scan: _ScanThread | None = None
         self._status = ""
         self._shut_down = False
 
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setInterval(_DRAIN_INTERVAL_MS)
+        self._drain_timer.timeout.connect(self._drain)
         self.follow_timer = QTimer(self)
         self.follow_timer.setInterval(500)
         self.follow_timer.timeout.connect(self.poll_file)
@@ -440,63 +445,58 @@ class AuditBrowser(QWidget):
         assert self.index is not None
         if self._scan is not None or self._shut_down:
             return
-        self._generation += 1
-        worker = _ScanWorker(
-            self.index.path, self.index.indexed_size, self.index.identity, self._generation
-        )
-        thread = QThread()
-        thread.setObjectName("audit-indexer")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        # Queued by name: the index and the model belong to this (the GUI) thread.
-        queued = Qt.ConnectionType.QueuedConnection
-        worker.chunk.connect(self._on_chunk, queued)
-        worker.done.connect(self._on_scan_done, queued)
-        # Direct: quit() is thread-safe, and _on_scan_done waits for the thread to end.
-        worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-        self._scan = (thread, worker)
+        thread = _ScanThread(self.index.path, self.index.indexed_size, self.index.identity)
+        self._scan = thread
         self.progress.setValue(0)
         self.progress.show()
         thread.start()
+        self._drain_timer.start()
         self._update_counts()
 
     def _stop_scan(self) -> None:
         """Cancel the running scan and wait for its thread (a block takes milliseconds)."""
         if self._scan is None:
             return
-        thread, worker = self._scan
-        self._scan = None
-        self._generation += 1  # blocks still queued from it are dropped
-        worker.stop.set()
-        thread.quit()
+        thread, self._scan = self._scan, None
+        self._drain_timer.stop()
+        thread.stop.set()
         thread.wait()
         self.progress.hide()
 
-    @Slot(int, object)
-    def _on_chunk(self, generation: int, chunk: Any) -> None:
-        if generation != self._generation or self.index is None:
+    def _drain(self) -> None:
+        """Take what the scan thread indexed so far into the index and the table."""
+        thread = self._scan
+        if thread is None or self.index is None:
+            self._drain_timer.stop()
             return
-        if self.index.append(chunk):
+        deadline = time.perf_counter() + _DRAIN_BUDGET_S
+        end: _ScanEnd | None = None
+        grew = False
+        while time.perf_counter() < deadline:
+            try:
+                item = thread.blocks.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _ScanEnd):
+                end = item
+                break
+            grew |= bool(self.index.append(item))
+        if grew:
             self.model.sync()
             self._update_times()
         size = self.index.file_size() or 1
         self.progress.setValue(int(1000 * min(1.0, self.index.indexed_size / size)))
-        self._update_counts()
-
-    @Slot(int, str)
-    def _on_scan_done(self, generation: int, error: str) -> None:
-        if generation != self._generation or self._scan is None:
+        if end is not None:
+            self._scan = None
+            self._drain_timer.stop()
+            thread.wait()  # it put its last item and is returning
+            self.progress.hide()
+            self._status = f"cannot read: {end.error}" if end.error else ""
+            self._update_counts()
+            if self.follow_box.isChecked():
+                self.poll_file()  # what was written while indexing, or a rotation meanwhile
             return
-        thread, worker = self._scan
-        self._scan = None
-        thread.wait()  # it is only leaving its event loop
-        worker.deleteLater()
-        thread.deleteLater()
-        self.progress.hide()
-        self._status = f"cannot read: {error}" if error else ""
         self._update_counts()
-        if self.follow_box.isChecked():
-            self.poll_file()  # what was written while indexing, or a rotation meanwhile
 
     def shutdown(self) -> None:
         """Stop indexing and following; the host calls it before the widget goes away."""

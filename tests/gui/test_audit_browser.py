@@ -199,8 +199,8 @@ def test_a_filter_set_while_indexing_sees_every_block(
 ) -> None:
     path, ids = trail
     # Blocks of a few lines: the index grows under a running filter many times over.
-    monkeypatch.setattr(audit_browser._ScanWorker, "first_block_bytes", 3000)
-    monkeypatch.setattr(audit_browser._ScanWorker, "block_bytes", 7000)
+    monkeypatch.setattr(audit_browser._ScanThread, "first_block_bytes", 3000)
+    monkeypatch.setattr(audit_browser._ScanThread, "block_bytes", 7000)
     widget = AuditBrowser()
     qtbot.addWidget(widget)
     widget.text_edit.setText("PROCESSING_ERROR")
