@@ -118,8 +118,8 @@ FULL = Plan(
     audit_lines=1_000_000,
 )
 QUICK = Plan(
-    producer_count=20_000,
-    producer_rounds=3,
+    producer_count=40_000,
+    producer_rounds=5,
     tracker_count=20_000,
     tracker_rounds=3,
     latency_rate=1000.0,
@@ -300,6 +300,8 @@ def bench_deadletter(settings: Settings, plan: Plan) -> list[Figure]:
         )
     rate_c = median([r for r, _ in runs["clean"]])
     rate_f = median([r for r, _ in runs["faulty"]])
+    cpu_c = median([c for _, c in runs["clean"]])
+    cpu_f = median([c for _, c in runs["faulty"]])
     return [
         Figure(
             "dead-letter path orders/s (10 % faulty)",
@@ -317,7 +319,16 @@ def bench_deadletter(settings: Settings, plan: Plan) -> list[Figure]:
                 "clean_cpu_us": [round(c, 2) for _, c in runs["clean"]],
                 "faulty_cpu_us": [round(c, 2) for _, c in runs["faulty"]],
             },
-        )
+        ),
+        Figure(
+            "dead-letter CPU us/order (baseline/value)",
+            cpu_f,
+            cpu_c,
+            "us",
+            cpu_c / cpu_f,
+            "info",
+            None,
+        ),
     ]
 
 
@@ -700,10 +711,13 @@ def bench_audit(settings: Settings, plan: Plan) -> list[Figure]:
         "order_id": wanted,
     }
     say(f"  audit: plain read {t_plain:.3f} s, {details}")
+    gui = audit_gui(path, wanted)
+    details["widget"] = gui
+    say(f"  audit widget: {gui}")
     scaled = "" if lines == 1_000_000 else f" (quick: {lines:,} lines)"
     return [
         Figure(
-            f"audit browser open, {lines:,} lines{scaled}",
+            f"audit browser index: open {lines:,} lines{scaled}",
             t_open,
             t_plain,
             "s",
@@ -713,7 +727,25 @@ def bench_audit(settings: Settings, plan: Plan) -> list[Figure]:
             details,
         ),
         Figure(
-            f"audit browser slowest filter{scaled}",
+            f"audit browser widget: open to indexed{scaled}",
+            gui["open_s"],
+            t_plain,
+            "s",
+            gui["open_s"] / t_plain,
+            "< 2 s",
+            gui["open_s"] < 2.0,
+        ),
+        Figure(
+            f"audit browser widget: order id filter{scaled}",
+            gui["filter_s"],
+            t_plain,
+            "s",
+            gui["filter_s"] / t_plain,
+            "< 1 s",
+            gui["filter_s"] < 1.0,
+        ),
+        Figure(
+            f"audit browser index: slowest filter{scaled}",
             t_filter,
             t_plain,
             "s",
@@ -722,6 +754,39 @@ def bench_audit(settings: Settings, plan: Plan) -> list[Figure]:
             t_filter < 1.0,
         ),
     ]
+
+
+def audit_gui(path: Path, order_id: str) -> dict[str, float]:
+    """The real widget, offscreen, in its own process: open_file until the whole file is
+    indexed, then an order id filter until its rows are shown (bench/audit_browser.py)."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    command = [sys.executable, str(BENCH / "run.py"), "--audit-widget", str(path), order_id]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"audit widget: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def audit_widget_main(path: str, order_id: str) -> int:
+    import audit_browser
+
+    rows = {name: secs for name, secs, _ in audit_browser._gui_rows(Path(path), order_id)}
+
+    def pick(start: str) -> float:
+        return round(next(v for k, v in rows.items() if k.startswith(start)), 3)
+
+    print(
+        json.dumps(
+            {
+                "first_rows_s": pick("GUI: open_file -> first rows"),
+                "open_s": pick("GUI: open_file -> whole file"),
+                "filter_s": pick("GUI: order id typed"),
+                "stall_indexing_s": pick("GUI: longest event-loop stall while indexing"),
+                "stall_filtering_s": pick("GUI: longest event-loop stall while filtering"),
+            }
+        )
+    )
+    return 0
 
 
 SECTIONS: dict[str, Callable[[Settings, Plan], list[Figure]]] = {
@@ -816,7 +881,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap-servers", help="a running broker (default: start one)")
     parser.add_argument("--only", nargs="+", choices=NAMES, help="just these figures")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--audit-widget", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.audit_widget:
+        return audit_widget_main(*args.audit_widget)
     plan = QUICK if args.quick else FULL
     names = args.only or list(NAMES)
     figures: list[Figure] = []
