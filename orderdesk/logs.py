@@ -220,9 +220,10 @@ def order_json(order: Order, payload: bytes | None) -> bytes:
     """The order as one line of strict JSON: the payload itself when it is safe to embed.
 
     The payload parsed as an order, so it is JSON; it is reused unless it spans lines.
-    Fields of the payload that `Order` does not know are kept; readers ignore them. An order
-    holding NaN or Infinity (pydantic's parser accepts them, strict JSON has no such
-    numbers) cannot be written faithfully: it is written as null, `raw_message` has it all.
+    Fields of the payload that `Order` does not know are kept; readers ignore them. `Order`
+    refuses non-finite amounts, but such a field may hold NaN or Infinity (pydantic's parser
+    accepts them, strict JSON has no such numbers): the order is then written as null, and
+    `raw_message` has it all.
     """
     if payload is None:
         return order.model_dump_json().encode()
