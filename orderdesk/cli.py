@@ -39,8 +39,12 @@ FLAG_SETTINGS = {
 }
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags that say where the cluster, topics and files are; every command takes them."""
+def add_common_arguments(parser: argparse.ArgumentParser, embedded: bool = True) -> None:
+    """Flags that say where the cluster, topics and files are; every command takes them.
+
+    `embedded=False` leaves out `--embedded`, for commands that read what a broker already
+    holds: an embedded broker starts empty.
+    """
     group = parser.add_argument_group("connection and topics")
     group.add_argument("--config", metavar="PATH", type=Path, help="YAML configuration file")
     group.add_argument(
@@ -50,12 +54,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dlq-topic", help="dead-letter topic (default: orders-dlq)")
     group.add_argument("--group", help="tracker consumer group (default: order-tracker-group)")
     group.add_argument("--log-dir", type=Path, help="where tracker.log and tracker.events go")
-    group.add_argument(
-        "--embedded",
-        action="store_true",
-        default=None,
-        help="start an in-memory broker inside OrderDesk instead of connecting to one",
-    )
+    if embedded:
+        group.add_argument(
+            "--embedded",
+            action="store_true",
+            default=None,
+            help="start an in-memory broker inside OrderDesk instead of connecting to one",
+        )
     group.add_argument(
         "-X",
         dest="kafka_properties",

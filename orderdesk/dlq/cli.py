@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="SECONDS",
             help="bound on reading the dead-letter topic to its end",
         )
-        add_common_arguments(p)
+        add_common_arguments(p, embedded=False)
     return parser
 
 
