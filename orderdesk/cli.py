@@ -157,22 +157,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from orderdesk.kafka.embedded import EmbeddedBrokerError, bootstrap_configured, resolve_broker
 
-    # With --embedded, or when no broker is configured and none runs locally, OrderDesk
-    # brings its own in-memory broker; settings.embedded then tells the GUI to say so.
     try:
         configured = bootstrap_configured(args.config, args.bootstrap_servers, settings)
+    except ConfigError as exc:
+        print(f"orderdesk: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not (args.producer or args.tracker):
+        from orderdesk.gui.app import run_gui
+
+        # The app decides on the embedded broker itself, once the settings last chosen in
+        # its dialog are known: a cluster saved there counts as configured.
+        return run_gui(settings, config_path=args.config, bootstrap_configured=configured)
+    # With --embedded, or when no broker is configured and none runs locally, OrderDesk
+    # brings its own in-memory broker.
+    try:
         settings, broker = resolve_broker(settings, configured)
     except EmbeddedBrokerError as exc:
         print(f"orderdesk: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     try:
-        if args.producer or args.tracker:
-            from orderdesk.headless import run_headless
+        from orderdesk.headless import run_headless
 
-            return run_headless(settings, producer=args.producer, tracker=args.tracker)
-        from orderdesk.gui.app import run_gui
-
-        return run_gui(settings, config_path=args.config)
+        return run_headless(settings, producer=args.producer, tracker=args.tracker)
     finally:
         if broker is not None:
             # Clients still referenced from cycles would log a refused connection for each
