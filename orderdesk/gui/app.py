@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import sys
@@ -60,11 +61,21 @@ def merge_last_settings(settings: Settings, stored: str | None) -> Settings:
         return settings
 
 
-def run_gui(settings: Settings, config_path: Path | None = None) -> int:
-    """Open the main window and run the event loop; returns the exit status."""
+def run_gui(
+    settings: Settings, config_path: Path | None = None, bootstrap_configured: bool = True
+) -> int:
+    """Open the main window and run the event loop; returns the exit status.
+
+    The settings last chosen in the dialog are merged first; only then is the embedded
+    broker decided on (`resolve_broker`), so a cluster saved in the dialog counts as
+    configured. `bootstrap_configured` says whether the flags, environment or config file
+    named one. When no broker is configured and none answers locally, the embedded broker
+    starts in demo mode: the window starts the producer and tracker by itself.
+    """
     import pyqtgraph as pg
 
     from orderdesk.gui.main_window import MainWindow, app_icon
+    from orderdesk.kafka.embedded import EmbeddedBrokerError, resolve_broker
 
     configure_interpreter()
     app = QApplication.instance() or QApplication(sys.argv)
@@ -78,15 +89,30 @@ def run_gui(settings: Settings, config_path: Path | None = None) -> int:
     # Plain lines: antialiasing costs paint time that the event loop cannot spare under load.
     pg.setConfigOptions(antialias=False)
     store = QSettings()
-    settings = merge_last_settings(settings, store.value("settings/last"))
-    window = MainWindow(settings, config_path, store)
-    window.show()
-    previous = _close_on_signals(window)
+    merged = merge_last_settings(settings, store.value("settings/last"))
+    saved_cluster = merged.kafka.bootstrap_servers != settings.kafka.bootstrap_servers
+    asked_for_embedded = merged.embedded
     try:
-        return app.exec()
+        merged, broker = resolve_broker(merged, bootstrap_configured or saved_cluster)
+    except EmbeddedBrokerError as exc:
+        print(f"orderdesk: error: {exc}", file=sys.stderr)
+        return 1
+    demo = broker is not None and not asked_for_embedded
+    try:
+        window = MainWindow(merged, config_path, store, demo=demo)
+        window.show()
+        previous = _close_on_signals(window)
+        try:
+            return app.exec()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        if broker is not None:
+            # Clients still referenced from cycles would log a refused connection for each
+            # retry once the broker is gone; collecting them first closes them quietly.
+            gc.collect()
+            broker.stop()
 
 
 def _close_on_signals(window: QWidget) -> dict[int, Any]:

@@ -39,7 +39,13 @@ from orderdesk.config import KafkaSettings, Settings
 from orderdesk.domain import LogEntry, LogLevel
 from orderdesk.gui.dashboard import Dashboard
 from orderdesk.gui.log_view import LogView
-from orderdesk.gui.settings_dialog import EDITED_KEYS, SettingsDialog, get_dotted
+from orderdesk.gui.settings_dialog import (
+    BOOTSTRAP_KEY,
+    EDITED_KEYS,
+    SettingsDialog,
+    get_dotted,
+    leave_embedded,
+)
 from orderdesk.gui.workers import (
     RunState,
     ServiceFactory,
@@ -97,6 +103,8 @@ class ConnectionIndicator(QLabel):
         super().__init__(parent)
         self.connected: bool | None = None
         self.cluster_id: str | None = None
+        #: Whether the broker is OrderDesk's embedded, in-memory one.
+        self.embedded = False
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setContentsMargins(8, 0, 8, 0)
 
@@ -117,8 +125,40 @@ class ConnectionIndicator(QLabel):
 
     def _show(self, color: str, servers: str, state: str, extra: str, tooltip: str = "") -> None:
         tail = f" · {extra}" if extra else ""
-        self.setText(f"<span style='color:{color}'>●</span> <b>{servers}</b> — {state}{tail}")
-        self.setToolTip(tooltip or f"Kafka at {servers}: {state}{tail}")
+        kind = " (embedded, in memory only)" if self.embedded else ""
+        self.setText(f"<span style='color:{color}'>●</span> <b>{servers}</b>{kind} — {state}{tail}")
+        self.setToolTip(tooltip or f"Kafka at {servers}{kind}: {state}{tail}")
+
+
+#: What the embedded-broker banner says; the window's settings action is its button.
+EMBEDDED_TEXT = (
+    "<b>Embedded broker: orders are kept in memory only</b> and are lost when OrderDesk "
+    "quits. To use a real Kafka cluster, enter its bootstrap servers in Settings (Ctrl+,) "
+    "or start OrderDesk with <code>--bootstrap-servers HOST:PORT</code>."
+)
+
+
+class EmbeddedBanner(QFrame):
+    """A blue bar above the tabs while the embedded, in-memory broker is in use."""
+
+    def __init__(self, connect: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("embeddedBanner")
+        self.setStyleSheet(
+            "#embeddedBanner { background: #e8f1fb; border: 1px solid #b6d0ee;"
+            " border-radius: 4px; }"
+            " QLabel { color: #0d3c6e; }"
+        )
+        self.label = QLabel(EMBEDDED_TEXT)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)
+        self.connect_button = QPushButton("Connect to a cluster…")
+        self.connect_button.clicked.connect(connect)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.connect_button)
+        self.hide()
 
 
 class ErrorBanner(QFrame):
@@ -162,9 +202,13 @@ class MainWindow(QMainWindow):
         producer: ServiceFactory = producer_factory,
         tracker: ServiceFactory = tracker_factory,
         probe_interval_ms: int = PROBE_INTERVAL_MS,
+        demo: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
+        #: OrderDesk started the embedded broker because none was configured: the window
+        #: starts both services by itself, so orders flow with no other setup.
+        self.demo = demo
         self.config_path = config_path
         self.store = store if store is not None else QSettings()
         self.setWindowTitle("OrderDesk")
@@ -201,10 +245,12 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
 
         self.banner = ErrorBanner()
+        self.embedded_banner = EmbeddedBanner(self.edit_settings)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 0)
         layout.setSpacing(4)
+        layout.addWidget(self.embedded_banner)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
@@ -241,7 +287,10 @@ class MainWindow(QMainWindow):
         self._close_timer.timeout.connect(self._poll_close)
 
         self._restore_state()
+        self._show_broker_kind()
         self._update_states()
+        if demo:
+            QTimer.singleShot(0, self._start_demo)
 
     # -- construction ------------------------------------------------------------------
 
@@ -386,6 +435,24 @@ class MainWindow(QMainWindow):
         for runner in self.runners:
             runner.stop()
 
+    def _start_demo(self) -> None:
+        if self._closing:
+            return
+        self.start_all()
+        text = "Demo: producer and tracker started on the embedded in-memory broker"
+        self.statusBar().showMessage(text, 15_000)
+        self.log_view.append([_gui_log(LogLevel.INFO, text)])
+
+    def _show_broker_kind(self) -> None:
+        embedded = self.settings.embedded
+        self.embedded_banner.setVisible(embedded)
+        self.connection.embedded = embedded
+        self.connection.setStatusTip(
+            "Embedded broker: data in memory only; Settings (Ctrl+,) connects to a cluster"
+            if embedded
+            else ""
+        )
+
     def _start(self, runner: ServiceRunner) -> None:
         if self._closing or runner.is_active:
             return
@@ -467,8 +534,11 @@ class MainWindow(QMainWindow):
     def apply_settings(self, settings: Settings) -> None:
         """Use these settings from the next service start on."""
         old = self.settings
+        if old.embedded and settings.kafka.bootstrap_servers != old.kafka.bootstrap_servers:
+            settings = leave_embedded(settings)
         self.settings = settings
         self.save_last_settings()
+        self._show_broker_kind()
         if settings.kafka.bootstrap_servers != old.kafka.bootstrap_servers:
             self.connection.set_checking(settings.kafka.bootstrap_servers)
             self.check_connection()
@@ -483,7 +553,17 @@ class MainWindow(QMainWindow):
         return self.settings.log_dir / "tracker.events"
 
     def save_last_settings(self) -> None:
+        """Keep the dialog's settings for the next run; never the embedded broker's address.
+
+        The embedded broker gets a new port every run, so while it is in use the address
+        stored before (if any) is kept instead.
+        """
         values = {key: get_dotted(self.settings.to_yaml_dict(), key) for key in EDITED_KEYS}
+        if self.settings.embedded:
+            del values[BOOTSTRAP_KEY]
+            previous = _stored_json(self.store.value("settings/last"))
+            if BOOTSTRAP_KEY in previous:
+                values[BOOTSTRAP_KEY] = previous[BOOTSTRAP_KEY]
         self.store.setValue("settings/last", json.dumps(values))
 
     # -- persistence -------------------------------------------------------------------
@@ -579,6 +659,14 @@ class MainWindow(QMainWindow):
 
     def _focus_log(self) -> None:
         self.log_view.search.setFocus()
+
+
+def _stored_json(stored: Any) -> dict[str, Any]:
+    try:
+        data = json.loads(stored) if stored else {}
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _gui_log(level: LogLevel, message: str) -> LogEntry:

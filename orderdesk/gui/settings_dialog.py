@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 
 from orderdesk.config import ConfigError, Settings, validate_settings, write_yaml
 
+BOOTSTRAP_KEY = "kafka.bootstrap_servers"
+
 #: The settings this dialog edits, as dotted keys; the rest pass through unchanged.
 EDITED_KEYS = (
     "kafka.bootstrap_servers",
@@ -36,6 +38,23 @@ EDITED_KEYS = (
     "tracker.transient_failure_rate",
     "log_dir",
 )
+
+
+def leave_embedded(settings: Settings) -> Settings:
+    """`settings` for a real cluster: not embedded, without the embedded broker's client tweaks."""
+    from orderdesk.kafka.embedded import CONSUMER_PROPERTIES, PRODUCER_PROPERTIES
+
+    kafka = settings.kafka
+    consumer = {
+        k: v for k, v in kafka.consumer_properties.items() if CONSUMER_PROPERTIES.get(k) != v
+    }
+    producer = {
+        k: v for k, v in kafka.producer_properties.items() if PRODUCER_PROPERTIES.get(k) != v
+    }
+    kafka = kafka.model_copy(
+        update={"consumer_properties": consumer, "producer_properties": producer}
+    )
+    return settings.model_copy(update={"kafka": kafka, "embedded": False})
 
 
 def get_dotted(data: dict[str, Any], dotted: str) -> Any:
@@ -69,6 +88,14 @@ class SettingsDialog(QDialog):
 
         self.bootstrap = QLineEdit()
         self.bootstrap.setPlaceholderText("host:port[,host:port…]")
+        self.embedded_note = QLabel(
+            "This is OrderDesk's embedded broker: it keeps orders in memory only. "
+            "Enter a real cluster's bootstrap servers to use it instead."
+        )
+        self.embedded_note.setObjectName("embeddedNote")
+        self.embedded_note.setWordWrap(True)
+        self.embedded_note.setStyleSheet("color: #0d3c6e;")
+        self.embedded_note.setVisible(settings.embedded)
         self.orders_topic = QLineEdit()
         self.dlq_topic = QLineEdit()
         self.group = QLineEdit()
@@ -95,6 +122,7 @@ class SettingsDialog(QDialog):
         kafka_box = QGroupBox("Kafka")
         kafka_form = _form(kafka_box)
         kafka_form.addRow("Bootstrap servers:", self.bootstrap)
+        kafka_form.addRow("", self.embedded_note)
         kafka_form.addRow("Orders topic:", self.orders_topic)
         kafka_form.addRow("Dead-letter topic:", self.dlq_topic)
         kafka_form.addRow("Consumer group:", self.group)
@@ -184,6 +212,10 @@ class SettingsDialog(QDialog):
             self.error_label.setText(str(exc))
             self.error_label.show()
         else:
+            changed = result.kafka.bootstrap_servers != self._base.kafka.bootstrap_servers
+            if self._base.embedded and changed:
+                result = leave_embedded(result)
+            self.embedded_note.setVisible(result.embedded)
             self._result = result
             self.error_label.clear()
             self.error_label.hide()
@@ -201,7 +233,15 @@ class SettingsDialog(QDialog):
         if settings is None:
             return False
         try:
-            write_yaml(settings, path)
+            if settings.embedded:
+                # The embedded broker's address changes every run: leave the cluster out,
+                # so that loading the file decides on the broker afresh.
+                data = leave_embedded(settings).to_yaml_dict()
+                data["kafka"].pop("bootstrap_servers", None)
+                data.pop("embedded", None)
+                _write_yaml_data(data, path)
+            else:
+                write_yaml(settings, path)
         except OSError as exc:
             self.error_label.setText(f"cannot write {path}: {exc.strerror or exc}")
             self.error_label.show()
@@ -222,6 +262,17 @@ class SettingsDialog(QDialog):
         path = QFileDialog.getExistingDirectory(self, "Log directory", self.log_dir.text())
         if path:
             self.log_dir.setText(path)
+
+
+def _write_yaml_data(data: dict[str, Any], path: Path) -> None:
+    import os
+
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _ratio_box() -> QDoubleSpinBox:
