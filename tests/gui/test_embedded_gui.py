@@ -65,8 +65,7 @@ def _embedded_settings(tmp_path: Path) -> Settings:
 def test_a_cluster_saved_in_the_dialog_wins_over_the_embedded_broker(
     user_store, tmp_path: Path, monkeypatch
 ) -> None:
-    # Nothing answers locally and no flag names a cluster, but the dialog saved one.
-    monkeypatch.setattr("orderdesk.kafka.embedded.answers", lambda *_a, **_k: False)
+    # No flag, variable or file names a cluster, but the dialog saved one.
 
     def no_embedded(*_args: object) -> None:
         raise AssertionError("the embedded broker must not start")
@@ -88,7 +87,10 @@ def test_a_cluster_saved_in_the_dialog_wins_over_the_embedded_broker(
     assert seen == {"servers": NOWHERE, "embedded": False, "banner": False, "demo": False}
 
 
-def test_the_embedded_address_is_never_stored(qtbot, qsettings, tmp_path: Path) -> None:
+def test_the_embedded_address_is_never_stored(
+    qtbot, qsettings, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr("orderdesk.gui.main_window.PROBE_TIMEOUT", 0.5)
     qsettings.setValue("settings/last", json.dumps({"kafka.bootstrap_servers": "kafka:9092"}))
     window = MainWindow(_embedded_settings(tmp_path), None, qsettings, probe_interval_ms=60_000)
     qtbot.addWidget(window)
@@ -134,14 +136,13 @@ def test_settings_dialog_says_embedded_and_saves_no_embedded_address(qtbot, tmp_
 
 @needs_embedded
 @pytest.mark.slow
-def test_demo_mode_shows_orders_flowing_with_no_setup(
-    user_store, tmp_path: Path, monkeypatch
-) -> None:
+def test_demo_mode_shows_orders_flowing_with_no_setup(user_store, tmp_path: Path) -> None:
     """No broker configured, none answering: run_gui starts the embedded broker and both
     services, and the dashboard counts orders through the tracker."""
-    monkeypatch.setattr("orderdesk.kafka.embedded.answers", lambda *_a, **_k: False)
     tag = uuid.uuid4().hex[:8]
+    # Not configured by the user (bootstrap_configured=False), and nothing answers there.
     settings = Settings(
+        kafka={"bootstrap_servers": NOWHERE},
         topics={"orders": f"demo-{tag}", "dlq": f"demo-{tag}-dlq"},
         tracker={"group": f"demo-{tag}"},
         producer={"rate": 20.0},
@@ -176,4 +177,4 @@ def test_demo_mode_shows_orders_flowing_with_no_setup(
     assert seen["embedded"] and seen["banner"]
     assert "embedded, in memory only" in str(seen["indicator"])
     stored = json.loads(QSettings().value("settings/last"))
-    assert stored.get("kafka.bootstrap_servers", "localhost:9092") == "localhost:9092"
+    assert "kafka.bootstrap_servers" not in stored
