@@ -53,7 +53,12 @@ from orderdesk.gui.dlq_model import (
     DeadLetterTableModel,
     EntryRole,
 )
-from orderdesk.gui.dlq_workers import DeadLetterFeed, DeadLetterReaderThread, RepublishThread
+from orderdesk.gui.dlq_workers import (
+    STOP_WAIT_MS,
+    DeadLetterFeed,
+    DeadLetterReaderThread,
+    RepublishThread,
+)
 
 #: How often the reader's feed is drained into the table.
 DRAIN_INTERVAL_MS = 200
@@ -83,6 +88,8 @@ class DeadLetterInbox(QWidget):
         self.settings = settings
         self.ledger = ReplayLedger.for_log_dir(settings.log_dir)
         self._reader: DeadLetterReaderThread | None = None
+        #: Readers asked to stop whose threads have not ended yet (a reload, a shutdown).
+        self._retiring: list[DeadLetterReaderThread] = []
         self._feed: DeadLetterFeed | None = None
         self._republisher: RepublishThread | None = None
         self._caught_up = False
@@ -310,21 +317,39 @@ class DeadLetterInbox(QWidget):
         self._caught_up = False
         self._reader_error = ""
         self._feed = DeadLetterFeed()
-        self._reader = DeadLetterReaderThread(self.settings, self._feed, self)
-        self._reader.failed.connect(self._reader_failed)
-        self._reader.start()
+        reader = DeadLetterReaderThread(self.settings, self._feed, self)
+        reader.failed.connect(self._reader_failed)
+        self._reader = reader
+        reader.start()
         self._drain_timer.start()
         self._ledger_timer.start()
         self._update_status()
 
     def stop_reader(self) -> None:
-        if self._reader is not None:
-            self._reader.stop()
-            self._reader.deleteLater()
-            self._reader = None
+        """Ask the reader to stop and forget it; returns at once.
+
+        Its thread ends in the background (a broker that does not answer can hold it for
+        seconds); `busy` stays true until it has, and the thread deletes itself then.
+        """
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.request_stop()
+            if reader.isRunning():
+                self._retiring.append(reader)
+                # A bound method: the slot runs on the GUI thread, not the ending one.
+                reader.finished.connect(self._reader_finished)
+            else:
+                reader.deleteLater()
         self._drain_timer.stop()
         self.drain()
         self._update_status()
+
+    def _reader_finished(self) -> None:
+        reader = self.sender()
+        if isinstance(reader, DeadLetterReaderThread) and reader in self._retiring:
+            self._retiring.remove(reader)
+            reader.wait()  # returns at once: the thread has finished
+            reader.deleteLater()
 
     def reload(self) -> None:
         """Forget what was read and read the topic again from the beginning."""
@@ -341,12 +366,27 @@ class DeadLetterInbox(QWidget):
         self.refresh_replays()
 
     def shutdown(self) -> None:
-        """Stop the reader and any republish, and wait for their threads. Idempotent."""
+        """Ask the reader and any republish to stop; returns at once. Idempotent.
+
+        The host must keep the widget until `busy` is false, as the main window does
+        while it shows 'Stopping…'; `wait_stopped()` blocks for it instead.
+        """
         self._ledger_timer.stop()
         self._search_timer.stop()
         if self._republisher is not None:
-            self._republisher.stop()
+            self._republisher.cancel()
         self.stop_reader()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a reader or republish thread of this inbox is still running."""
+        threads = [*self._retiring, self._reader, self._republisher]
+        return any(t is not None and t.isRunning() for t in threads)
+
+    def wait_stopped(self, timeout_ms: int = STOP_WAIT_MS) -> bool:
+        """Block until every thread of the inbox has ended (after `shutdown()`)."""
+        threads = [t for t in (*self._retiring, self._reader, self._republisher) if t]
+        return all(t.wait(timeout_ms) for t in threads)
 
     @property
     def is_caught_up(self) -> bool:
@@ -367,6 +407,8 @@ class DeadLetterInbox(QWidget):
             self.caught_up.emit()
 
     def _reader_failed(self, message: str) -> None:
+        if self.sender() is not self._reader:
+            return  # a reader stopped by a reload: its failure is no longer news
         self._reader_error = message
         self._update_status()
 

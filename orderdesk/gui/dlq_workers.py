@@ -3,8 +3,10 @@
 Both are `QThread`s whose `run()` does the blocking Kafka work, so the event loop never
 waits on the broker. The reader does not signal once per dead letter: it appends batches
 to a `DeadLetterFeed` (a lock and a list), and the inbox drains the feed on a GUI timer.
-Stopping is cooperative: `stop()` sets the Qt-free reader's or republisher's event and
-waits for `run()` to return; every Kafka call inside is bounded, so that is prompt.
+Stopping is cooperative: `request_stop()`/`cancel()` set the Qt-free reader's or
+republisher's event and return at once; `finished` follows when `run()` returns. Every Kafka
+call inside is bounded, but closing a consumer whose broker is gone can take seconds, so
+the GUI thread never waits for it (`stop()`, which does, is for tests and scripts).
 """
 
 from __future__ import annotations
@@ -73,8 +75,13 @@ class DeadLetterReaderThread(QThread):
         except Exception as exc:  # reported to the user; the thread must end cleanly
             self.failed.emit(str(exc) or traceback.format_exc(limit=1))
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask the reader to stop; returns at once. `finished` follows."""
         self.reader.stop()
+
+    def stop(self) -> None:
+        """Ask the reader to stop and wait for the thread; blocks, so not for the GUI thread."""
+        self.request_stop()
         self.wait(STOP_WAIT_MS)
 
 

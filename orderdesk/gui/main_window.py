@@ -542,6 +542,13 @@ class MainWindow(QMainWindow):
         if settings.kafka.bootstrap_servers != old.kafka.bootstrap_servers:
             self.connection.set_checking(settings.kafka.bootstrap_servers)
             self.check_connection()
+        moved = (settings.kafka, settings.topics.dlq, settings.log_dir) != (
+            old.kafka,
+            old.topics.dlq,
+            old.log_dir,
+        )
+        if moved and hasattr(self.dlq_inbox, "apply_settings"):
+            self.dlq_inbox.apply_settings(settings)  # reads the new cluster's dead letters
         if settings.log_dir != old.log_dir and hasattr(self.audit_browser, "open_file"):
             path = self._audit_path()
             if path.exists():
@@ -622,23 +629,31 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text)
             self.log_view.append([_gui_log(LogLevel.INFO, text)])
         self.stop_all()
-        for tab in (self.audit_browser, self.dlq_inbox):
-            shutdown = getattr(tab, "shutdown", None)
-            if callable(shutdown):
-                started = time.monotonic()
-                try:
-                    shutdown()
-                except Exception:
-                    log.exception("shutting down a tab failed")
-                took = time.monotonic() - started
-                if took > 0.5:
-                    log.warning("%s.shutdown() blocked for %.1f s", type(tab).__name__, took)
+        for tab in self._tabs_with_threads():
+            started = time.monotonic()
+            try:
+                tab.shutdown()
+            except Exception:
+                log.exception("shutting down a tab failed")
+            took = time.monotonic() - started
+            if took > 0.5:
+                log.warning("%s.shutdown() blocked for %.1f s", type(tab).__name__, took)
         self._update_states()
         # Checked from the timer, never from here: Qt ignores close() inside closeEvent().
         self._close_timer.start()
 
+    def _tabs_with_threads(self) -> list[Any]:
+        return [
+            tab
+            for tab in (self.audit_browser, self.dlq_inbox)
+            if callable(getattr(tab, "shutdown", None))
+        ]
+
     def _poll_close(self) -> None:
         if any(r.is_active for r in self.runners) or self.probe_pool.activeThreadCount():
+            return
+        # Tabs stop their threads in the background too (`busy` until they have ended).
+        if any(getattr(tab, "busy", False) for tab in self._tabs_with_threads()):
             return
         self._close_timer.stop()
         self.tick_timer.stop()

@@ -58,6 +58,8 @@ def make_inbox(qtbot) -> Iterator[Callable[..., DeadLetterInbox]]:
     yield make
     for inbox in made:
         inbox.shutdown()
+    for inbox in made:
+        inbox.wait_stopped()
 
 
 def test_model_passes_the_model_tester(qtmodeltester) -> None:
@@ -270,6 +272,69 @@ def test_unreachable_broker_is_reported_and_shutdown_is_prompt(make_inbox, tmp_p
     assert "Reading" in inbox.status.text()
     inbox.shutdown()
     assert "not reading" in inbox.status.text()
+    qtbot.waitUntil(lambda: not inbox.busy, timeout=20_000)
+
+
+class _StuckReader:
+    """Stands in for `DeadLetterReader.run`: ignores stop() until the test releases it,
+    like a consumer closing against a broker that no longer answers."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def run(self, follow: bool = True, timeout: float | None = None) -> None:
+        self.entered.set()
+        self.release.wait(30)
+
+
+@pytest.fixture
+def stuck_reader(monkeypatch: pytest.MonkeyPatch) -> Iterator[_StuckReader]:
+    stuck = _StuckReader()
+    monkeypatch.setattr(
+        "orderdesk.dlq.reader.DeadLetterReader.run", lambda _self, **kw: stuck.run(**kw)
+    )
+    yield stuck
+    stuck.release.set()
+
+
+def test_shutdown_does_not_wait_for_a_stuck_reader(make_inbox, tmp_path, qtbot, stuck_reader):
+    inbox = make_inbox(_settings(tmp_path))
+    qtbot.waitUntil(stuck_reader.entered.is_set)
+    inbox.reload()  # the first reader is retired, not waited for
+    inbox.shutdown()
+    assert inbox.busy and "not reading" in inbox.status.text()
+    stuck_reader.release.set()
+    qtbot.waitUntil(lambda: not inbox.busy, timeout=10_000)
+
+
+def test_closing_the_window_waits_for_the_inbox_without_blocking(
+    qtbot, qsettings, tmp_path, stuck_reader
+) -> None:
+    from PySide6.QtCore import QTimer
+
+    from orderdesk.gui.main_window import MainWindow
+
+    window = MainWindow(_settings(tmp_path), None, qsettings, probe_interval_ms=60_000)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(stuck_reader.entered.is_set)
+    window.close()
+    # The close returned with the reader still stuck: the event loop keeps turning.
+    assert window.isVisible() and window.closing
+    assert window.dlq_inbox.busy
+    ticks: list[int] = []
+    beat = QTimer()
+    beat.timeout.connect(lambda: ticks.append(1))
+    beat.start(10)
+    qtbot.waitUntil(lambda: len(ticks) >= 5)
+    assert window.isVisible()
+    stuck_reader.release.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    beat.stop()
+    assert not window.dlq_inbox.busy
 
 
 def test_confirmation_names_the_count_and_no_sends_nothing(
