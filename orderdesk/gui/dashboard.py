@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
+    QGraphicsItem,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,6 +34,8 @@ from orderdesk.services.base import ProducerStats, TrackerStats
 WINDOW_SECONDS = 120.0
 #: Samples kept per curve: a little more than the window at four samples a second.
 HISTORY = 520
+#: Least upper end of the throughput and lag plots: counts are whole numbers.
+MIN_Y_TOP = 5.0
 #: Seconds over which the plotted success rate is computed.
 SUCCESS_WINDOW = 5.0
 
@@ -147,6 +150,16 @@ class Counter(QLabel):
             self.setText(text)
 
 
+def nice_ceiling(value: float) -> float:
+    """The least of 1, 2, 5, 10, 20, 50, … that is >= `value` (> 0)."""
+    exponent = np.floor(np.log10(value))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        top = float(step * 10.0**exponent)
+        if top >= value:
+            return top
+    return float(10.0 ** (exponent + 1))
+
+
 def _fmt_int(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
@@ -233,16 +246,16 @@ class Dashboard(QWidget):
         self.throughput_plot = self._plot("Throughput", "msg/s", row=0)
         self.success_plot = self._plot("Success rate", "%", row=1)
         self.lag_plot = self._plot("Consumer lag", "messages", row=2)
-        # Counts are whole numbers: never zoom in below a span of a few of them.
-        self.lag_plot.setLimits(minYRange=5)
-        self.throughput_plot.setLimits(minYRange=5)
         self.success_plot.setYRange(0, 100, padding=0.05)
-        self.success_plot.enableAutoRange(axis="y", enable=False)
-        # A fixed time window instead of linked, auto-ranged x axes: nothing to recompute.
-        for plot in (self.throughput_plot, self.success_plot, self.lag_plot):
-            plot.setXRange(-WINDOW_SECONDS, 0, padding=0)
-            plot.enableAutoRange(axis="x", enable=False)
+        #: Upper end of each plot's y range, set by `refresh` from the data on a 1-2-5
+        #: ladder, so the range (and the axis picture) changes only when the data outgrows it.
+        self._y_top = {self.throughput_plot: 0.0, self.lag_plot: 0.0}
+        for plot in self._y_top:
+            self._set_y_top(plot, MIN_Y_TOP)
+        # One time axis, under the last plot: they all show the same fixed window.
         self.lag_plot.setLabel("bottom", "seconds ago")
+        for plot in (self.throughput_plot, self.success_plot):
+            plot.hideAxis("bottom")
         # The legend lives in the title: a legend item would repaint with every curve update.
         self.throughput_plot.setTitle(
             "Throughput: "
@@ -288,30 +301,50 @@ class Dashboard(QWidget):
         return box
 
     def _plot(self, title: str, units: str, row: int) -> pg.PlotItem:
+        """A plot that costs little to repaint while the services keep the GIL busy.
+
+        Every Python call of a repaint waits for the GIL, so: fixed ranges set from
+        `refresh` instead of auto-range (no bounds queries per paint), no mouse
+        interaction, and axes cached as pixmaps (grid included), so that an unchanged
+        axis is not painted again in Python at every frame.
+        """
         plot = self.plots.addPlot(row=row, col=0)
         plot.setTitle(title, color="#222", size="10pt")
         plot.setLabel("left", units)
         plot.showGrid(x=True, y=True, alpha=0.25)
-        plot.setClipToView(True)
-        plot.setDownsampling(auto=True, mode="peak")
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.disableAutoRange()
+        plot.setXRange(-WINDOW_SECONDS, 0, padding=0)
         plot.getAxis("left").setWidth(60)
         plot.getAxis("left").enableAutoSIPrefix(False)
-        plot.setLimits(yMin=0)
         for axis in ("left", "bottom"):
-            plot.getAxis(axis).setTextPen("#333")
-            plot.getAxis(axis).setPen("#888")
+            item = plot.getAxis(axis)
+            item.setTextPen("#333")
+            item.setPen("#888")
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         return plot
 
-    def _curve(self, plot: pg.PlotItem, name: str, key: str) -> pg.PlotDataItem:
-        return plot.plot(
-            [],
-            [],
-            name=name,
-            pen=pg.mkPen(CURVE_COLORS[key], width=2),
-            skipFiniteCheck=True,
+    def _curve(self, plot: pg.PlotItem, name: str, key: str) -> pg.PlotCurveItem:
+        # A bare curve item: PlotDataItem's extra layer (display dataset, bounds, clipping)
+        # costs Python time at every update and is of no use for 500 points.
+        curve = pg.PlotCurveItem(
+            name=name, pen=pg.mkPen(CURVE_COLORS[key], width=2), skipFiniteCheck=True
         )
+        plot.addItem(curve)
+        return curve
+
+    def _set_y_top(self, plot: pg.PlotItem, top: float) -> None:
+        if top != self._y_top[plot]:
+            self._y_top[plot] = top
+            plot.setYRange(0, top, padding=0)
+
+    def _fit_y(self, plot: pg.PlotItem, peak: float) -> None:
+        """Grow the y range to the next 1-2-5 step above `peak`; shrink it when far below."""
+        top = self._y_top[plot]
+        if peak > top or peak < top / 5:
+            self._set_y_top(plot, nice_ceiling(max(peak * 1.1, MIN_Y_TOP)))
 
     # -- data in -----------------------------------------------------------------------
 
@@ -382,6 +415,8 @@ class Dashboard(QWidget):
             self.curves["dead"].setData(x, data[DEAD])
             self.curves["success"].setData(x, data[SUCCESS])
             self.curves["lag"].setData(x, data[LAG])
+            self._fit_y(self.throughput_plot, float(data[PRODUCED : DEAD + 1].max()))
+            self._fit_y(self.lag_plot, float(data[LAG].max()))
         self._refresh_counters()
         self._refresh_badges(now)
 
