@@ -227,7 +227,11 @@ class Dashboard(QWidget):
         self.last_error = QLabel()
         self.last_error.setWordWrap(True)
         self.last_error.setStyleSheet("color: #c62828;")
-        self.last_error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.last_error.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # A fixed height: errors of different lengths must not resize the plots (a relayout
+        # of the plots costs a full repaint and makes them jump).
+        self.last_error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.last_error.setFixedHeight(self.last_error.fontMetrics().lineSpacing() * 3 + 2)
 
         left = QVBoxLayout()
         left.addWidget(producer_box)
@@ -444,7 +448,9 @@ class Dashboard(QWidget):
             error = f"Last error: {t.last_error}" if t.last_error else ""
             if error != self._last_error_text:
                 self._last_error_text = error
-                self.last_error.setText(error)
+                # Three lines of the 290-pixel column; the whole text is in the tooltip.
+                self.last_error.setText(error if len(error) <= 120 else error[:119] + "…")
+                self.last_error.setToolTip(error)
 
     def _refresh_badges(self, now: float) -> None:
         t = self.tracker_stats
