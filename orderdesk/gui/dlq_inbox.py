@@ -88,6 +88,8 @@ class DeadLetterInbox(QWidget):
         self.settings = settings
         self.ledger = ReplayLedger.for_log_dir(settings.log_dir)
         self._reader: DeadLetterReaderThread | None = None
+        #: Count shown on each reason tab, by tab index.
+        self._reason_shown: dict[int, int] = {}
         #: Readers asked to stop whose threads have not ended yet (a reload, a shutdown).
         self._retiring: list[DeadLetterReaderThread] = []
         self._feed: DeadLetterFeed | None = None
@@ -430,11 +432,18 @@ class DeadLetterInbox(QWidget):
     def _update_reason_counts(self) -> None:
         counts = self.model.reason_counts()
         total = sum(counts.values())
+        # Only tabs whose count changed are touched: each change relayouts the tab bar, and
+        # dead letters arrive several times a second while the services run.
+        shown = self._reason_shown
         for index in range(self.reasons.count()):
             reason = self._reason_at(index)
             count = total if reason is None else counts.get(reason, 0)
+            if shown.get(index) == count:
+                continue
+            was = shown.get(index)
+            shown[index] = count
             self.reasons.setTabText(index, self._reason_text(reason, count))
-            if reason is not None:
+            if reason is not None and (was is None or bool(was) != bool(count)):
                 color = self.palette().text() if count else self.palette().placeholderText()
                 self.reasons.setTabTextColor(index, color.color())
 
