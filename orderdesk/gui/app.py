@@ -27,7 +27,10 @@ def configure_interpreter() -> None:
     Every Python callback of a repaint (pyqtgraph paints in Python) takes the GIL back from
     the service threads; each hand-over waits up to the switch interval. With the default
     5 ms, bench/gui_stall.py measured repaint stalls of about 0.5 s with both services flat
-    out; with 1 ms about 0.3-0.4 s, and the services lost no throughput.
+    out; with 1 ms about 0.3-0.4 s, and the services lost no throughput. Most of the rest
+    went once the dashboard stopped relayouting and re-ticking its plots (about 0.1 s max,
+    p99 about 50 ms). 0.1 ms measured no better than 1 ms, within the noise of a 2-core
+    machine, and cost the tracker throughput, so 1 ms stays.
     """
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
 
