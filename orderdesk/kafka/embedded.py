@@ -231,6 +231,11 @@ class EmbeddedBroker(InMemoryBroker):
         url = f"tcp://{self.host}:{port}"
         env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
         kwargs: dict[str, Any] = {}
+        if sys.platform != "win32":
+            # A session of its own: Ctrl+C in a terminal signals the whole foreground process
+            # group, and the broker must outlive OrderDesk's graceful stop (flush, commit),
+            # not die first. OrderDesk stops it afterwards.
+            kwargs["start_new_session"] = True
         if sys.platform.startswith("linux"):
             kwargs["preexec_fn"] = _set_parent_death_signal
         elif sys.platform == "win32":
