@@ -34,8 +34,10 @@ from orderdesk.services.base import ProducerStats, TrackerStats
 WINDOW_SECONDS = 120.0
 #: Samples kept per curve: a little more than the window at four samples a second.
 HISTORY = 520
-#: Least upper end of the throughput and lag plots: counts are whole numbers.
+#: Least upper end of the lag plot (counts are whole numbers) and of the throughput plot
+#: (rates of a slow pace, such as the default 0.5 orders/s, stay readable).
 MIN_Y_TOP = 5.0
+MIN_RATE_TOP = 1.0
 #: Seconds over which the plotted success rate is computed.
 SUCCESS_WINDOW = 5.0
 
@@ -254,8 +256,9 @@ class Dashboard(QWidget):
         #: Upper end of each plot's y range, set by `refresh` from the data on a 1-2-5
         #: ladder, so the range (and the axis picture) changes only when the data outgrows it.
         self._y_top = {self.throughput_plot: 0.0, self.lag_plot: 0.0}
-        for plot in self._y_top:
-            self._set_y_top(plot, MIN_Y_TOP)
+        self._y_floor = {self.throughput_plot: MIN_RATE_TOP, self.lag_plot: MIN_Y_TOP}
+        for plot, floor in self._y_floor.items():
+            self._set_y_top(plot, floor)
         # One time axis, under the last plot: they all show the same fixed window.
         self.lag_plot.setLabel("bottom", "seconds ago")
         for plot in (self.throughput_plot, self.success_plot):
@@ -348,7 +351,7 @@ class Dashboard(QWidget):
         """Grow the y range to the next 1-2-5 step above `peak`; shrink it when far below."""
         top = self._y_top[plot]
         if peak > top or peak < top / 5:
-            self._set_y_top(plot, nice_ceiling(max(peak * 1.1, MIN_Y_TOP)))
+            self._set_y_top(plot, nice_ceiling(max(peak * 1.1, self._y_floor[plot])))
 
     # -- data in -----------------------------------------------------------------------
 
