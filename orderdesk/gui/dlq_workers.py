@@ -65,9 +65,11 @@ class DeadLetterReaderThread(QThread):
         super().__init__(parent)
         self.setObjectName("dlq-reader")
         self.feed = feed
-        self.reader = DeadLetterReader(
-            settings.kafka, settings.topics.dlq, feed.put, feed.mark_caught_up
-        )
+        # librdkafka would print every refused connection to the terminal, twenty a second;
+        # the inbox's status line says that the cluster does not answer, and why.
+        kafka = settings.kafka
+        quiet = kafka.model_copy(update={"properties": {**kafka.properties, "log_level": 0}})
+        self.reader = DeadLetterReader(quiet, settings.topics.dlq, feed.put, feed.mark_caught_up)
 
     def run(self) -> None:
         try:
