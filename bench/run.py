@@ -22,6 +22,9 @@ gui        longest event-loop stall of the main window with both services flat o
 audit      open and filter an audit trail of 1,000,000 lines (quick: 200,000) in the audit
            browser's index, against reading the file once with plain Python
 
+A full run takes about ten minutes (five of them the memory figure); --quick about two
+(one of them the memory figure), with fewer orders, rounds and audit lines.
+
 The machine may be shared: rounds of a figure and its baseline alternate, and medians are
 reported, with the CPU time per order of the working thread, which is far less sensitive
 to other load than wall-clock rates.
@@ -893,7 +896,7 @@ def table(figures: list[Figure]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a run of a minute or two")
+    parser.add_argument("--quick", action="store_true", help="a run of about two minutes")
     parser.add_argument("--bootstrap-servers", help="a running broker (default: start one)")
     parser.add_argument("--only", nargs="+", choices=NAMES, help="just these figures")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
