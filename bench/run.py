@@ -733,10 +733,10 @@ def bench_audit(settings: Settings, plan: Plan) -> list[Figure]:
     gui = audit_gui(path, wanted)
     details["widget"] = gui
     say(f"  audit widget: {gui}")
-    scaled = "" if lines == 1_000_000 else f" (quick: {lines:,} lines)"
+    scaled = f" ({lines:,} lines{'' if lines == 1_000_000 else ', quick'})"
     return [
         Figure(
-            f"audit browser index: open {lines:,} lines{scaled}",
+            f"audit browser index: open{scaled}",
             t_open,
             t_plain,
             "s",
