@@ -64,6 +64,10 @@ def merge_last_settings(settings: Settings, stored: str | None) -> Settings:
         return settings
 
 
+#: Share of deliberately bad orders in demo mode, unless the user chose one.
+DEMO_FAULTY_RATIO = 0.05
+
+
 def run_gui(
     settings: Settings, config_path: Path | None = None, bootstrap_configured: bool = True
 ) -> int:
@@ -101,6 +105,10 @@ def run_gui(
         print(f"orderdesk: error: {exc}", file=sys.stderr)
         return 1
     demo = broker is not None and not asked_for_embedded
+    if demo and merged.producer.faulty_ratio == 0:
+        # A demo should show the dead-letter path at work too: one order in twenty is bad.
+        producer = merged.producer.model_copy(update={"faulty_ratio": DEMO_FAULTY_RATIO})
+        merged = merged.model_copy(update={"producer": producer})
     try:
         window = MainWindow(merged, config_path, store, demo=demo)
         window.show()

@@ -439,7 +439,10 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self.start_all()
-        text = "Demo: producer and tracker started on the embedded in-memory broker"
+        text = (
+            "Demo: producer and tracker started on the embedded in-memory broker, "
+            f"{self.settings.producer.faulty_ratio:.0%} of orders deliberately bad"
+        )
         self.statusBar().showMessage(text, 15_000)
         self.log_view.append([_gui_log(LogLevel.INFO, text)])
 

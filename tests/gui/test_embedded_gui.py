@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from orderdesk.config import APP_NAME, Settings
-from orderdesk.gui.app import ORGANIZATION, run_gui
+from orderdesk.gui.app import DEMO_FAULTY_RATIO, ORGANIZATION, run_gui
 from orderdesk.gui.main_window import MainWindow
 from orderdesk.gui.settings_dialog import SettingsDialog
 from orderdesk.kafka.embedded import EmbeddedBrokerError, find_binary
@@ -166,6 +166,7 @@ def test_demo_mode_shows_orders_flowing_with_no_setup(user_store, tmp_path: Path
             seen["embedded"] = window.settings.embedded
             seen["banner"] = window.embedded_banner.isVisible()
             seen["indicator"] = window.connection.text()
+            seen["faulty_ratio"] = window.settings.producer.faulty_ratio
             seen["errors"] = [r.last_error for r in window.runners if r.last_error]
             os.kill(os.getpid(), signal.SIGINT)
 
@@ -176,5 +177,6 @@ def test_demo_mode_shows_orders_flowing_with_no_setup(user_store, tmp_path: Path
     assert seen["received"] > 0
     assert seen["embedded"] and seen["banner"]
     assert "embedded, in memory only" in str(seen["indicator"])
+    assert seen["faulty_ratio"] == DEMO_FAULTY_RATIO  # the dead-letter path shows too
     stored = json.loads(QSettings().value("settings/last"))
     assert "kafka.bootstrap_servers" not in stored
