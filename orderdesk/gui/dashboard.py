@@ -40,6 +40,9 @@ MIN_Y_TOP = 5.0
 MIN_RATE_TOP = 1.0
 #: Seconds over which the plotted success rate is computed.
 SUCCESS_WINDOW = 5.0
+#: Lines of the last-error label, and the characters that fit in them.
+ERROR_LINES = 4
+ERROR_CHARS = 100
 
 # Channels of the sample ring buffer.
 T, PRODUCED, CONSUMED, DEAD, SUCCESS, LAG, VALID_TOTAL, DEAD_TOTAL = range(8)
@@ -233,18 +236,28 @@ class Dashboard(QWidget):
         # A fixed height: errors of different lengths must not resize the plots (a relayout
         # of the plots costs a full repaint and makes them jump).
         self.last_error.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.last_error.setFixedHeight(self.last_error.fontMetrics().lineSpacing() * 3 + 2)
+        self.last_error.setFixedHeight(
+            self.last_error.fontMetrics().lineSpacing() * ERROR_LINES + 2
+        )
 
-        left = QVBoxLayout()
-        left.addWidget(producer_box)
-        left.addWidget(tracker_box)
-        left.addWidget(dlq_box)
-        left.addWidget(self.last_error)
-        left.addStretch(1)
+        # Two columns of counters keep the dashboard short, so that the log panel under it
+        # shows a useful number of rows at the default window size.
+        first = QVBoxLayout()
+        first.addWidget(producer_box)
+        first.addWidget(dlq_box)
+        first.addStretch(1)
+        second = QVBoxLayout()
+        second.addWidget(tracker_box)
+        second.addWidget(self.last_error)
+        second.addStretch(1)
+        left = QHBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addLayout(first)
+        left.addLayout(second)
         left_widget = QWidget()
         left_widget.setLayout(left)
-        left_widget.setFixedWidth(290)
-        left.setContentsMargins(0, 0, 0, 0)
+        # A fixed width: counters whose text grows must not resize the plots.
+        left_widget.setFixedWidth(left_widget.sizeHint().width())
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
@@ -252,7 +265,14 @@ class Dashboard(QWidget):
         self.throughput_plot = self._plot("Throughput", "msg/s", row=0)
         self.success_plot = self._plot("Success rate", "%", row=1)
         self.lag_plot = self._plot("Consumer lag", "messages", row=2)
-        self.success_plot.setYRange(0, 100, padding=0.05)
+        # 0..100 plus a margin of a few pixels, see `_fit_success_range`.
+        self.success_plot.getViewBox().sigResized.connect(self._fit_success_range)
+        self._fit_success_range()
+        # Fixed ticks: 0, 50 and 100 always labelled (with grid lines), 25 and 75 when the
+        # plot is tall enough.
+        self.success_plot.getAxis("left").setTicks(
+            [[(v, str(v)) for v in (0, 50, 100)], [(v, str(v)) for v in (25, 75)]]
+        )
         #: Upper end of each plot's y range, set by `refresh` from the data on a 1-2-5
         #: ladder, so the range (and the axis picture) changes only when the data outgrows it.
         self._y_top = {self.throughput_plot: 0.0, self.lag_plot: 0.0}
@@ -341,6 +361,22 @@ class Dashboard(QWidget):
         )
         plot.addItem(curve)
         return curve
+
+    def _fit_success_range(self) -> None:
+        """Show 0..100 with just enough room above and below for the 0 and 100 labels.
+
+        pyqtgraph drops a tick label that would stick out of its axis, and a label is
+        centred on its tick: without this margin 100 % (the usual value) has no label and
+        its grid line sits on the plot's edge.
+        """
+        height = self.success_plot.getViewBox().height()
+        # Half a label (pyqtgraph counts 0.8 of the font height) and a pixel or two.
+        room = 0.4 * self.fontMetrics().height() + 2
+        if height > 4 * room:
+            margin = 100.0 * room / (height - 2 * room)
+        else:
+            margin = 50.0  # too small to matter; keep the range sane
+        self.success_plot.setYRange(-margin, 100.0 + margin, padding=0)
 
     def _set_y_top(self, plot: pg.PlotItem, top: float) -> None:
         if top != self._y_top[plot]:
@@ -451,8 +487,9 @@ class Dashboard(QWidget):
             error = f"Last error: {t.last_error}" if t.last_error else ""
             if error != self._last_error_text:
                 self._last_error_text = error
-                # Three lines of the 290-pixel column; the whole text is in the tooltip.
-                self.last_error.setText(error if len(error) <= 120 else error[:119] + "…")
+                # What fits in the label's few lines; the whole text is in the tooltip.
+                short = error if len(error) <= ERROR_CHARS else error[: ERROR_CHARS - 1] + "…"
+                self.last_error.setText(short)
                 self.last_error.setToolTip(error)
 
     def _refresh_badges(self, now: float) -> None:

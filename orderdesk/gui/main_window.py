@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QObject,
     QRunnable,
     QSettings,
+    QSize,
     Qt,
     QThreadPool,
     QTimer,
@@ -185,6 +186,16 @@ class ErrorBanner(QFrame):
     def show_message(self, text: str) -> None:
         self.label.setText(text)
         self.show()
+
+
+#: Preferred size of a first window: room for the plots and about eight log rows.
+DEFAULT_WINDOW_SIZE = (1100, 760)
+
+
+def default_window_size(available: QSize) -> tuple[int, int]:
+    """The preferred first window size, shrunk to fit a small screen's available area."""
+    width, height = DEFAULT_WINDOW_SIZE
+    return min(width, available.width()), min(height, available.height())
 
 
 class MainWindow(QMainWindow):
@@ -583,7 +594,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1100, 700)
+            self.resize(*default_window_size(self.screen().availableGeometry().size()))
         state = self.store.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
@@ -591,7 +602,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
         else:
-            self.splitter.setSizes([500, 180])
+            self.splitter.setSizes([500, 190])
         try:
             tab = int(self.store.value("window/tab", 0))
         except (TypeError, ValueError):
