@@ -372,10 +372,8 @@ class Dashboard(QWidget):
         height = self.success_plot.getViewBox().height()
         # Half a label (pyqtgraph counts 0.8 of the font height) and a pixel or two.
         room = 0.4 * self.fontMetrics().height() + 2
-        if height > 4 * room:
-            margin = 100.0 * room / (height - 2 * room)
-        else:
-            margin = 50.0  # too small to matter; keep the range sane
+        # Below four label heights the plot is too small to matter; keep the range sane.
+        margin = 100.0 * room / (height - 2 * room) if height > 4 * room else 50.0
         self.success_plot.setYRange(-margin, 100.0 + margin, padding=0)
 
     def _set_y_top(self, plot: pg.PlotItem, top: float) -> None:

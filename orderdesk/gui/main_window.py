@@ -602,7 +602,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
         else:
-            self.splitter.setSizes([500, 190])
+            self.splitter.setSizes([490, 200])
         try:
             tab = int(self.store.value("window/tab", 0))
         except (TypeError, ValueError):

@@ -85,3 +85,24 @@ def test_a_new_tracker_run_does_not_make_rates_negative(qtbot) -> None:
     dash.tick(now=t0 + 0.25)
     success = dash.samples.last()[SUCCESS]
     assert 0 <= success <= 100
+
+
+def test_success_axis_labels_0_and_100(qtbot) -> None:
+    from PySide6.QtGui import QImage, QPainter
+
+    dash = Dashboard(history=10)
+    qtbot.addWidget(dash)
+    dash.resize(900, 420)
+    dash.show()
+    qtbot.waitExposed(dash)
+    low, high = dash.success_plot.getViewBox().viewRange()[1]
+    # A little room around 0..100, not a range that squashes the curve.
+    assert -20 < low < 0 and 100 < high < 120
+    image = QImage(10, 10, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    try:
+        _, _, texts = dash.success_plot.getAxis("left").generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    labels = {text for _, _, text in texts}
+    assert {"0", "100"} <= labels

@@ -177,3 +177,22 @@ def test_real_tracker_without_a_broker_fails_visibly(qtbot, tmp_path, qsettings)
     assert window.banner.isVisible()
     assert NOWHERE in window.banner.label.text()
     close_window(qtbot, window)
+
+
+def test_default_layout_leaves_room_for_the_log(qtbot, settings, qsettings) -> None:
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QTableView
+
+    from orderdesk.gui.main_window import DEFAULT_WINDOW_SIZE, default_window_size
+
+    assert default_window_size(QSize(1920, 1080)) == DEFAULT_WINDOW_SIZE
+    assert default_window_size(QSize(1024, 700)) == (1024, 700)
+    window = open_window(qtbot, settings, qsettings)
+    # The README screenshot's size, a little smaller than the default one.
+    window.resize(1100, 660)
+    qtbot.waitUntil(lambda: window.height() == 660)
+    table = window.log_view.findChild(QTableView)
+    rows = table.viewport().height() / table.verticalHeader().defaultSectionSize()
+    assert rows >= 5
+    assert window.dashboard.height() >= window.dashboard.minimumSizeHint().height()
+    close_window(qtbot, window)
