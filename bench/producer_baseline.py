@@ -21,18 +21,16 @@ The last line is one JSON object with every figure.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+from harness import broker
 
 from orderdesk.config import Settings, load_settings
 from orderdesk.kafka.clients import producer_config
@@ -40,20 +38,7 @@ from orderdesk.services.base import ProducerStats
 from orderdesk.services.generator import GeneratedEvent, OrderGenerator
 from orderdesk.services.producer import ProducerService
 
-REPO = Path(__file__).resolve().parents[1]
 SEED = 2024
-
-
-@contextlib.contextmanager
-def broker(bootstrap: str | None) -> Iterator[str]:
-    if bootstrap:
-        yield bootstrap
-        return
-    sys.path.insert(0, str(REPO / "tests"))
-    from broker import KafkaBroker
-
-    with KafkaBroker() as running:
-        yield running.bootstrap
 
 
 def fresh_topic(admin: AdminClient, settings: Settings, prefix: str) -> str:

@@ -45,7 +45,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +59,7 @@ import producer_baseline  # noqa: E402
 import tracker_baseline  # noqa: E402
 from confluent_kafka import Consumer, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient  # noqa: E402
+from harness import broker  # noqa: E402
 
 from orderdesk.config import Settings, load_settings  # noqa: E402
 from orderdesk.domain import LogEntry, Order  # noqa: E402
@@ -140,18 +141,6 @@ NAMES = ("producer", "tracker", "latency", "deadletter", "memory", "gui", "audit
 
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def broker(bootstrap: str | None) -> Iterator[str]:
-    if bootstrap:
-        yield bootstrap
-        return
-    sys.path.insert(0, str(REPO / "tests"))
-    from broker import KafkaBroker
-
-    with KafkaBroker() as running:
-        yield running.bootstrap
 
 
 def base_settings(bootstrap: str) -> Settings:
