@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 from confluent_kafka import Message
@@ -15,6 +16,7 @@ from orderdesk.services.deadletter import (
     build_dead_letter,
     dead_letter_headers,
     encode_dead_letter,
+    new_uuid4,
 )
 
 SPEC_FIELDS = set(DeadLetterMessage.model_fields)
@@ -132,3 +134,16 @@ def test_a_payload_too_big_for_kafka_is_cut_and_says_so():
     small, value = encode_dead_letter(dlm.model_copy(update={"original_payload": "x" * 300_000}))
     assert small.original_payload == "x" * 300_000
     assert "original_payload_truncated" not in small.metadata
+
+
+def test_ids_are_distinct_random_uuids():
+    ids = [new_uuid4() for _ in range(2_000)]  # several batches of random bytes
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+    failure = FailureRecord(FailureReason.VALIDATION_ERROR, "total mismatch")
+    letters = [build_dead_letter(_message(b"{}"), failure, "g", "h") for _ in range(3)]
+    assert len({letter.message.id for letter in letters}) == 3
