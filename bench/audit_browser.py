@@ -28,7 +28,7 @@ from pathlib import Path
 from orderdesk.config import ProducerSettings
 from orderdesk.domain import parse_order
 from orderdesk.domain.failures import ProcessingFailure
-from orderdesk.services.generator import OrderGenerator
+from orderdesk.producer.generator import OrderGenerator
 
 TOPIC = "orders"
 PARTITIONS = 3
@@ -45,7 +45,7 @@ def _line(
     error: str | None,
     order_full: str | None,
 ) -> str:
-    # Same shape as orderdesk.logs.AuditWriter writes (absent error/order_full are omitted).
+    # Same shape as orderdesk.audit.writer.AuditWriter writes (absent error/order_full are omitted).
     stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
     return (
         f'{{"timestamp":"{stamp}","event_type":"{event_type}","kafka_topic":"{TOPIC}",'
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from orderdesk.audit_index import EVENT_CODES, AuditFilter, AuditIndex
+    from orderdesk.audit.index import EVENT_CODES, AuditFilter, AuditIndex
 
     def baseline() -> int:
         n = 0
@@ -224,7 +224,7 @@ def _gui_rows(path: Path, order_id: str) -> list[tuple[str, float, str]]:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from orderdesk.gui.audit_browser import AuditBrowser
+    from orderdesk.gui.audit.browser import AuditBrowser
 
     app = QApplication.instance() or QApplication(sys.argv)
     widget = AuditBrowser()

@@ -129,7 +129,7 @@ def _without_optional_tabs() -> None:
     real = importlib.import_module
 
     def guarded(name: str, *args: object) -> object:
-        if name in ("orderdesk.gui.audit_browser", "orderdesk.gui.dlq_inbox"):
+        if name in ("orderdesk.gui.audit.browser", "orderdesk.gui.deadletters.inbox"):
             raise ModuleNotFoundError(f"left out by --without-tabs: {name}")
         return real(name, *args)
 

@@ -34,9 +34,9 @@ from harness import broker
 
 from orderdesk.config import Settings, load_settings
 from orderdesk.kafka.clients import producer_config
-from orderdesk.services.base import ProducerStats
-from orderdesk.services.generator import GeneratedEvent, OrderGenerator
-from orderdesk.services.producer import ProducerService
+from orderdesk.producer.generator import GeneratedEvent, OrderGenerator
+from orderdesk.producer.service import ProducerService
+from orderdesk.producer.stats import ProducerStats
 
 SEED = 2024
 

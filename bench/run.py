@@ -64,9 +64,9 @@ from harness import broker  # noqa: E402
 from orderdesk.config import Settings, load_settings  # noqa: E402
 from orderdesk.domain import LogEntry, Order  # noqa: E402
 from orderdesk.kafka.clients import consumer_config, producer_config  # noqa: E402
-from orderdesk.services.generator import OrderGenerator  # noqa: E402
-from orderdesk.services.producer import ProducerService  # noqa: E402
-from orderdesk.services.tracker import TrackerService  # noqa: E402
+from orderdesk.producer.generator import OrderGenerator  # noqa: E402
+from orderdesk.producer.service import ProducerService  # noqa: E402
+from orderdesk.tracker.service import TrackerService  # noqa: E402
 
 RESULTS = BENCH / "results.json"
 SEED = 2024
@@ -661,7 +661,7 @@ def bench_audit(settings: Settings, plan: Plan) -> list[Figure]:
     import audit_browser
     import numpy as np
 
-    from orderdesk.audit_index import EVENT_CODES, AuditFilter, AuditIndex
+    from orderdesk.audit.index import EVENT_CODES, AuditFilter, AuditIndex
 
     lines = plan.audit_lines
     path = Path(tempfile.gettempdir()) / f"orderdesk-bench-{lines}.events"

@@ -32,9 +32,9 @@ from harness import broker
 
 from orderdesk.config import Settings, load_settings
 from orderdesk.kafka.clients import consumer_config, producer_config
-from orderdesk.services.base import TrackerStats
-from orderdesk.services.generator import OrderGenerator
-from orderdesk.services.tracker import TrackerResult, TrackerService
+from orderdesk.producer.generator import OrderGenerator
+from orderdesk.tracker.service import TrackerResult, TrackerService
+from orderdesk.tracker.stats import TrackerStats
 
 SEED = 2024
 PARTITIONS = 3

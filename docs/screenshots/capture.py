@@ -35,7 +35,7 @@ def capture(bootstrap: str, seconds: float) -> None:
 
     from orderdesk.config import load_settings
     from orderdesk.gui.main_window import MainWindow
-    from orderdesk.gui.settings_dialog import SettingsDialog
+    from orderdesk.gui.settings.dialog import SettingsDialog
 
     app = QApplication.instance() or QApplication(sys.argv)
     tag = uuid.uuid4().hex[:6]

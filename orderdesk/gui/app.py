@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from orderdesk import __version__
 from orderdesk.config import APP_NAME, ConfigError, Settings, validate_settings
-from orderdesk.gui.settings_dialog import EDITED_KEYS, get_dotted, set_dotted
+from orderdesk.gui.settings.dialog import EDITED_KEYS, get_dotted, set_dotted
 
 ORGANIZATION = "OrderDesk"
 #: Seconds a thread may hold the GIL while another waits for it (Python's default: 0.005).

@@ -38,21 +38,21 @@ from PySide6.QtWidgets import (
 from orderdesk import __version__
 from orderdesk.config import KafkaSettings, Settings
 from orderdesk.domain import LogEntry, LogLevel
-from orderdesk.gui.dashboard import Dashboard
-from orderdesk.gui.log_view import LogView
-from orderdesk.gui.settings_dialog import (
-    BOOTSTRAP_KEY,
-    EDITED_KEYS,
-    SettingsDialog,
-    get_dotted,
-    leave_embedded,
-)
-from orderdesk.gui.workers import (
+from orderdesk.gui.dashboard.dashboard import Dashboard
+from orderdesk.gui.log.view import LogView
+from orderdesk.gui.services.runner import (
     RunState,
     ServiceFactory,
     ServiceRunner,
     producer_factory,
     tracker_factory,
+)
+from orderdesk.gui.settings.dialog import (
+    BOOTSTRAP_KEY,
+    EDITED_KEYS,
+    SettingsDialog,
+    get_dotted,
+    leave_embedded,
 )
 
 log = logging.getLogger("orderdesk.gui")
@@ -236,11 +236,11 @@ class MainWindow(QMainWindow):
         self.dashboard = Dashboard()
         self.log_view = LogView()
         self.audit_browser = self._optional_tab(
-            "orderdesk.gui.audit_browser", "AuditBrowser", "audit trail browser",
+            "orderdesk.gui.audit.browser", "AuditBrowser", "audit trail browser",
             self._audit_path(),
         )  # fmt: skip
         self.dlq_inbox = self._optional_tab(
-            "orderdesk.gui.dlq_inbox", "DeadLetterInbox", "dead-letter inbox", settings
+            "orderdesk.gui.deadletters.inbox", "DeadLetterInbox", "dead-letter inbox", settings
         )
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)

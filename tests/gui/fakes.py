@@ -8,7 +8,9 @@ from typing import Any
 
 from orderdesk.config import Settings
 from orderdesk.domain import LogEntry, LogLevel
-from orderdesk.services.base import ProducerStats, Service, ServiceError, TrackerStats
+from orderdesk.producer.stats import ProducerStats
+from orderdesk.service.base import Service, ServiceError
+from orderdesk.tracker.stats import TrackerStats
 
 
 class FakeService(Service[Any]):

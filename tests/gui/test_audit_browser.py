@@ -11,10 +11,10 @@ from PySide6.QtGui import QDropEvent
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from orderdesk.audit_index import MALFORMED
-from orderdesk.gui import audit_browser
-from orderdesk.gui.audit_browser import AuditBrowser
-from orderdesk.gui.audit_model import COL_EVENT, COL_ORDER, AuditModel, RowRole
+from orderdesk.audit.index import MALFORMED
+from orderdesk.gui.audit import browser as audit_browser
+from orderdesk.gui.audit.browser import AuditBrowser
+from orderdesk.gui.audit.model import COL_EVENT, COL_ORDER, AuditModel, RowRole
 from tests.unit.test_audit_index import T0, append_raw, write_audit
 
 WAIT_MS = 10_000

@@ -7,8 +7,9 @@ import time
 import numpy as np
 
 from orderdesk.domain import Health
-from orderdesk.gui.dashboard import CONSUMED, SUCCESS, Dashboard, RingBuffer
-from orderdesk.services.base import ProducerStats, TrackerStats
+from orderdesk.gui.dashboard.dashboard import CONSUMED, SUCCESS, Dashboard, RingBuffer
+from orderdesk.producer.stats import ProducerStats
+from orderdesk.tracker.stats import TrackerStats
 
 
 def test_ring_buffer_keeps_the_last_samples_contiguous() -> None:

@@ -12,13 +12,13 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from orderdesk.config import Settings, load_settings
-from orderdesk.dlq.entries import entry_from_record
-from orderdesk.dlq.republish import ReplaySummary
+from orderdesk.deadletters.entries import entry_from_record
+from orderdesk.deadletters.republish import ReplaySummary
 from orderdesk.domain import FailureReason
 from orderdesk.domain import headers as hdr
-from orderdesk.gui.dlq_editor import PayloadEditor
-from orderdesk.gui.dlq_inbox import TAB_EDIT, DeadLetterInbox
-from orderdesk.gui.dlq_model import COL_REPLAYED, DeadLetterTableModel
+from orderdesk.gui.deadletters.editor import PayloadEditor
+from orderdesk.gui.deadletters.inbox import TAB_EDIT, DeadLetterInbox
+from orderdesk.gui.deadletters.model import COL_REPLAYED, DeadLetterTableModel
 from tests.unit.dlq_records import broken_order, order_payload, orderdesk_record, spring_headers
 
 TIMEOUT_MS = 60_000
@@ -71,7 +71,7 @@ def test_model_passes_the_model_tester(qtmodeltester) -> None:
 def test_rows_stay_sorted_as_batches_arrive(qtmodeltester) -> None:
     from PySide6.QtCore import Qt
 
-    from orderdesk.gui.dlq_model import COL_ORIGINAL
+    from orderdesk.gui.deadletters.model import COL_ORIGINAL
 
     model = DeadLetterTableModel()
     model.sort(COL_ORIGINAL, Qt.SortOrder.AscendingOrder)
@@ -294,7 +294,7 @@ class _StuckReader:
 def stuck_reader(monkeypatch: pytest.MonkeyPatch) -> Iterator[_StuckReader]:
     stuck = _StuckReader()
     monkeypatch.setattr(
-        "orderdesk.dlq.reader.DeadLetterReader.run", lambda _self, **kw: stuck.run(**kw)
+        "orderdesk.deadletters.reader.DeadLetterReader.run", lambda _self, **kw: stuck.run(**kw)
     )
     yield stuck
     stuck.release.set()

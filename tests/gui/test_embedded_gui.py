@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from orderdesk.config import APP_NAME, Settings
 from orderdesk.gui.app import DEMO_FAULTY_RATIO, ORGANIZATION, run_gui
 from orderdesk.gui.main_window import MainWindow
-from orderdesk.gui.settings_dialog import SettingsDialog
+from orderdesk.gui.settings.dialog import SettingsDialog
 from orderdesk.kafka.embedded import EmbeddedBrokerError, find_binary
 
 #: Nothing listens there.

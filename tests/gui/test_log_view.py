@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orderdesk.domain import LogEntry, LogLevel
-from orderdesk.gui.log_view import LogModel, LogView
+from orderdesk.gui.log.view import LogModel, LogView
 
 
 def entry(i: int, level: LogLevel = LogLevel.INFO) -> LogEntry:

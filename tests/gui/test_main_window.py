@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 
 from orderdesk.config import Settings
 from orderdesk.gui.main_window import MainWindow
-from orderdesk.gui.workers import RunState
+from orderdesk.gui.services.runner import RunState
 
 from .fakes import FakeFactory
 
@@ -26,7 +26,7 @@ def without_optional_tabs(monkeypatch):
     real = importlib.import_module
 
     def fake_import(name, *args):
-        if name in ("orderdesk.gui.audit_browser", "orderdesk.gui.dlq_inbox"):
+        if name in ("orderdesk.gui.audit.browser", "orderdesk.gui.deadletters.inbox"):
             raise ModuleNotFoundError(f"No module named {name!r}")
         return real(name, *args)
 
@@ -165,7 +165,7 @@ def test_missing_tabs_show_a_placeholder(qtbot, settings, qsettings) -> None:
 
 
 def test_real_tracker_without_a_broker_fails_visibly(qtbot, tmp_path, qsettings) -> None:
-    from orderdesk.gui.workers import tracker_factory
+    from orderdesk.gui.services.runner import tracker_factory
 
     settings = Settings(
         kafka={"bootstrap_servers": NOWHERE, "connect_timeout": 1.0}, log_dir=tmp_path / "logs"

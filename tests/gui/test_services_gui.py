@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from orderdesk.config import Settings, load_settings
 from orderdesk.gui.main_window import MainWindow
-from orderdesk.services.tracker import TrackerService
+from orderdesk.tracker.service import TrackerService
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 

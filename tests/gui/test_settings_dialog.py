@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from orderdesk.config import Settings, load_settings
 from orderdesk.gui.app import merge_last_settings
-from orderdesk.gui.settings_dialog import SettingsDialog
+from orderdesk.gui.settings.dialog import SettingsDialog
 
 
 def make(qtbot, settings: Settings | None = None) -> SettingsDialog:

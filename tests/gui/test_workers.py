@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orderdesk.config import Settings
 from orderdesk.domain import LogEntry, LogLevel
-from orderdesk.gui.workers import RunState, ServiceFeed, ServiceRunner
+from orderdesk.gui.services.runner import RunState, ServiceFeed, ServiceRunner
 
 from .fakes import FakeFactory
 

@@ -13,12 +13,12 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
+from orderdesk.cli.dlq import main as dlq_main
 from orderdesk.config import Settings, load_settings
-from orderdesk.dlq.cli import main as dlq_main
-from orderdesk.dlq.entries import DeadLetterEntry
-from orderdesk.dlq.ledger import ReplayLedger
-from orderdesk.dlq.reader import DeadLetterReader, read_entries
-from orderdesk.dlq.republish import Outcome, ReplayRequest, ReplayResult, Republisher
+from orderdesk.deadletters.entries import DeadLetterEntry
+from orderdesk.deadletters.ledger import ReplayLedger
+from orderdesk.deadletters.reader import DeadLetterReader, read_entries
+from orderdesk.deadletters.republish import Outcome, ReplayRequest, ReplayResult, Republisher
 from orderdesk.domain import FailureReason
 from orderdesk.domain import headers as hdr
 from tests.unit.dlq_records import (
@@ -327,7 +327,7 @@ def test_reader_follows_new_dead_letters_live(
 def test_fixed_orders_are_validated_by_the_tracker(
     kafka_bootstrap: str, topic_factory: Callable[..., str], tmp_path: Path
 ) -> None:
-    from orderdesk.services.tracker import TrackerService
+    from orderdesk.tracker.service import TrackerService
 
     orders = topic_factory(2, prefix="orders-e2e")
     dlq = topic_factory(1, prefix="dlq-e2e")

@@ -26,9 +26,10 @@ from orderdesk.domain import (
     parse_order,
 )
 from orderdesk.domain import headers as hdr
-from orderdesk.services.base import ProducerStats, ServiceError
-from orderdesk.services.generator import FaultKind, OrderGenerator
-from orderdesk.services.producer import ProducerResult, ProducerService
+from orderdesk.producer.generator import FaultKind, OrderGenerator
+from orderdesk.producer.service import ProducerResult, ProducerService
+from orderdesk.producer.stats import ProducerStats
+from orderdesk.service.base import ServiceError
 
 pytestmark = pytest.mark.kafka
 

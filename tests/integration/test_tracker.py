@@ -22,7 +22,7 @@ from tracker_support import (
 
 from orderdesk.domain import AuditEvent, FailureReason, LogLevel, Order, ProcessingFailure
 from orderdesk.domain import headers as h
-from orderdesk.services.tracker import TrackerService
+from orderdesk.tracker.service import TrackerService
 
 pytestmark = pytest.mark.kafka
 

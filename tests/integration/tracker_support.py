@@ -12,10 +12,10 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
+from orderdesk.audit.writer import TRACKER_EVENTS
 from orderdesk.config import Settings, load_settings
 from orderdesk.domain import AuditEntry, DeadLetterMessage
-from orderdesk.logs import TRACKER_EVENTS
-from orderdesk.services.tracker import TrackerResult, TrackerService
+from orderdesk.tracker.service import TrackerResult, TrackerService
 from tests.unit.orders import order_dict
 
 TIMEOUT = 60.0

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import orderdesk.audit_index as ai
-from orderdesk.audit_index import (
+import orderdesk.audit.index as ai
+from orderdesk.audit.index import (
     CODE_MALFORMED,
     EVENT_CODES,
     MALFORMED,
@@ -21,12 +21,12 @@ from orderdesk.audit_index import (
     extract_order_id,
     scan_file,
 )
+from orderdesk.audit.writer import AuditWriter
 from orderdesk.config import ProducerSettings
 from orderdesk.domain import parse_order
 from orderdesk.domain.failures import ProcessingFailure
 from orderdesk.domain.records import AuditEvent
-from orderdesk.logs import AuditWriter
-from orderdesk.services.generator import OrderGenerator
+from orderdesk.producer.generator import OrderGenerator
 
 T0 = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)
 

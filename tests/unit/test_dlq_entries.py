@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from orderdesk.dlq.entries import (
+from orderdesk.deadletters.entries import (
     SOURCE_CONNECT,
     SOURCE_ORDERDESK,
     SOURCE_SPRING,

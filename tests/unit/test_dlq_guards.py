@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from orderdesk.cli.dlq import main as dlq_main
 from orderdesk.config import load_settings
-from orderdesk.dlq.cli import main as dlq_main
-from orderdesk.dlq.entries import entry_from_record
-from orderdesk.dlq.ledger import ReplayLedger, ReplayRecord
-from orderdesk.dlq.republish import ReplayRequest, Republisher
+from orderdesk.deadletters.entries import entry_from_record
+from orderdesk.deadletters.ledger import ReplayLedger, ReplayRecord
+from orderdesk.deadletters.republish import ReplayRequest, Republisher
 from orderdesk.domain import headers as hdr
 from tests.unit.dlq_records import broken_order, orderdesk_record, spring_headers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orderdesk.dlq.ledger import ReplayLedger, ReplayRecord
+from orderdesk.deadletters.ledger import ReplayLedger, ReplayRecord
 
 
 def _record(entry_id: str, count: int = 1, topic: str = "orders-dlq") -> ReplayRecord:

@@ -23,7 +23,7 @@ from orderdesk.domain import (
 )
 from orderdesk.domain import headers as hdr
 from orderdesk.domain.order import MONEY_TOLERANCE
-from orderdesk.services.generator import FaultKind, GeneratedEvent, OrderGenerator
+from orderdesk.producer.generator import FaultKind, GeneratedEvent, OrderGenerator
 
 FIXED_CLOCK = 1_795_000_000.25
 

@@ -11,17 +11,19 @@ from typing import Any
 
 import pytest
 
-from orderdesk.config import ConfigError
-from orderdesk.domain import LogEntry, LogLevel
-from orderdesk.headless import (
+from orderdesk.cli.headless import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
     HeadlessRunner,
     tracker_caught_up,
 )
-from orderdesk.services.base import ProducerStats, Service, ServiceError, TrackerStats
-from orderdesk.services.producer import ProducerResult
+from orderdesk.config import ConfigError
+from orderdesk.domain import LogEntry, LogLevel
+from orderdesk.producer.service import ProducerResult
+from orderdesk.producer.stats import ProducerStats
+from orderdesk.service.base import Service, ServiceError
+from orderdesk.tracker.stats import TrackerStats
 
 OK_RESULT = ProducerResult(
     generated=5, acknowledged=5, failed=0, unconfirmed=0, faulty=1, elapsed=0.5

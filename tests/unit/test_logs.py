@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from orderdesk.audit.writer import AuditWriter, order_json
 from orderdesk.domain import (
     AuditEntry,
     AuditEvent,
@@ -14,13 +15,8 @@ from orderdesk.domain import (
     LogLevel,
     parse_order,
 )
-from orderdesk.logs import (
-    AUTO_FLUSH_BYTES,
-    AuditWriter,
-    JsonLinesWriter,
-    TechnicalLogWriter,
-    order_json,
-)
+from orderdesk.service.jsonl import AUTO_FLUSH_BYTES, JsonLinesWriter
+from orderdesk.service.techlog import TechnicalLogWriter
 from tests.unit.orders import order_dict
 
 AUDIT_FIELDS = set(AuditEntry.model_fields)

@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Message
 
-from orderdesk.domain import DeadLetterMessage, FailureReason
-from orderdesk.domain import headers as h
-from orderdesk.services.deadletter import (
+from orderdesk.deadletters.letter import (
     MAX_VALUE_BYTES,
     FailureRecord,
     build_dead_letter,
@@ -18,6 +16,8 @@ from orderdesk.services.deadletter import (
     encode_dead_letter,
     new_uuid4,
 )
+from orderdesk.domain import DeadLetterMessage, FailureReason
+from orderdesk.domain import headers as h
 
 SPEC_FIELDS = set(DeadLetterMessage.model_fields)
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, Message, TopicPartition
 
-import orderdesk.services.tracker as tracker_module
+import orderdesk.tracker.service as tracker_module
 from orderdesk.config import Settings, load_settings
 from orderdesk.domain import (
     AuditEntry,
@@ -26,8 +26,8 @@ from orderdesk.domain import (
     Order,
     ProcessingFailure,
 )
-from orderdesk.services.base import ServiceError
-from orderdesk.services.tracker import TrackerService
+from orderdesk.service.base import ServiceError
+from orderdesk.tracker.service import TrackerService
 from tests.unit.orders import order_dict
 
 TOPIC = "orders"

@@ -8,8 +8,8 @@ import pytest
 
 from orderdesk.config import load_settings
 from orderdesk.domain import FailureReason, ProcessingFailure, parse_order
-from orderdesk.services.retry import Backoff
-from orderdesk.services.tracker import StockReservation
+from orderdesk.tracker.retry import Backoff
+from orderdesk.tracker.service import StockReservation
 from tests.unit.orders import order_dict
 
 

@@ -1,0 +1,104 @@
+"""Command line: the desktop app by default, the services headless with `--producer`/`--tracker`.
+
+`orderdesk dlq ...` has its own parser (`orderdesk.cli.dlq`); the flags that name where
+things are (`--config`, `--bootstrap-servers`, topics, group, log dir) are shared by all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+from collections.abc import Sequence
+
+from orderdesk import __version__
+from orderdesk.cli.args import EXIT_FAILURE, EXIT_USAGE, add_common_arguments, settings_from_args
+from orderdesk.config import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orderdesk",
+        description=(
+            "OrderDesk: generate, track and repair order events on Apache Kafka. "
+            "Without a service flag, opens the desktop app."
+        ),
+        epilog=(
+            "Settings come from defaults, the --config file, ORDERDESK_<SECTION>__<KEY> "
+            "environment variables and these flags, each overriding the one before. "
+            "Dead letters: orderdesk dlq --help."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    services = parser.add_argument_group("headless services (no window)")
+    services.add_argument(
+        "--producer", action="store_true", help="run the order producer without the GUI"
+    )
+    services.add_argument(
+        "--tracker", action="store_true", help="run the order tracker without the GUI"
+    )
+    add_common_arguments(parser)
+    producer = parser.add_argument_group("producer")
+    producer.add_argument("--rate", type=float, help="orders per second, 0 = as fast as possible")
+    producer.add_argument("--count", type=int, help="stop after this many orders")
+    producer.add_argument("--duration", type=float, help="stop after this many seconds")
+    producer.add_argument(
+        "--faulty-ratio", type=float, help="share of deliberately bad events, 0..1"
+    )
+    producer.add_argument("--seed", type=int, help="seed for a reproducible order stream")
+    producer.add_argument("--partitions", type=int, help="partitions of topics created here")
+    tracker = parser.add_argument_group("tracker")
+    tracker.add_argument(
+        "--max-retries", type=int, help="processing attempts before dead-lettering (default 3)"
+    )
+    tracker.add_argument(
+        "--transient-failure-rate",
+        type=float,
+        help="probability that the simulated stock reservation fails transiently, 0..1",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "dlq":
+        from orderdesk.cli.dlq import main as dlq_main
+
+        return dlq_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except ConfigError as exc:
+        print(f"orderdesk: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from orderdesk.kafka.embedded import EmbeddedBrokerError, bootstrap_configured, resolve_broker
+
+    try:
+        configured = bootstrap_configured(args.config, args.bootstrap_servers, settings)
+    except ConfigError as exc:
+        print(f"orderdesk: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not (args.producer or args.tracker):
+        from orderdesk.gui.app import run_gui
+
+        # The app decides on the embedded broker itself, once the settings last chosen in
+        # its dialog are known: a cluster saved there counts as configured.
+        return run_gui(settings, config_path=args.config, bootstrap_configured=configured)
+    # With --embedded, or when no broker is configured and none runs locally, OrderDesk
+    # brings its own in-memory broker.
+    try:
+        settings, broker = resolve_broker(settings, configured)
+    except EmbeddedBrokerError as exc:
+        print(f"orderdesk: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        from orderdesk.cli.headless import run_headless
+
+        return run_headless(settings, producer=args.producer, tracker=args.tracker)
+    finally:
+        if broker is not None:
+            # Clients still referenced from cycles would log a refused connection for each
+            # retry once the broker is gone; collecting them first closes them quietly.
+            gc.collect()
+            broker.stop()

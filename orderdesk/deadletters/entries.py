@@ -1,0 +1,414 @@
+"""One dead letter as the desk sees it, whoever wrote it.
+
+Three producers of dead letters are understood:
+
+* OrderDesk's tracker: the value is a `DeadLetterMessage` (JSON) and `orderdesk.dlq.*`
+  headers repeat its coordinates. The entry's id is the message's `id`.
+* Spring Kafka's `DeadLetterPublishingRecoverer`: the value is the failed record's value,
+  unchanged, and `kafka_dlt-*` headers carry the original coordinates (partition as a
+  4-byte and offset as an 8-byte big-endian integer) and the exception.
+* Kafka Connect's error reporter (`errors.deadletterqueue.context.headers.enable`): the
+  value is the failed record's value, `__connect.errors.*` headers carry the coordinates
+  as text and the exception.
+
+For the two foreign kinds the payload is the dead-letter value itself, and the id is
+derived from the dead letter's own coordinates, `<dlq topic>-<partition>-<offset>`, which
+is stable across reads and unique within the cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from pydantic import ValidationError
+
+from orderdesk.domain import DeadLetterMessage, FailureReason
+from orderdesk.domain import headers as hdr
+
+SOURCE_ORDERDESK = "orderdesk"
+SOURCE_SPRING = "spring"
+SOURCE_CONNECT = "connect"
+SOURCE_UNKNOWN = "unknown"
+
+SPRING_PREFIX = "kafka_dlt-"
+SPRING_ORIGINAL_TOPIC = "kafka_dlt-original-topic"
+SPRING_ORIGINAL_PARTITION = "kafka_dlt-original-partition"
+SPRING_ORIGINAL_OFFSET = "kafka_dlt-original-offset"
+SPRING_ORIGINAL_TIMESTAMP = "kafka_dlt-original-timestamp"
+SPRING_ORIGINAL_CONSUMER_GROUP = "kafka_dlt-original-consumer-group"
+SPRING_EXCEPTION_FQCN = "kafka_dlt-exception-fqcn"
+SPRING_EXCEPTION_CAUSE_FQCN = "kafka_dlt-exception-cause-fqcn"
+SPRING_EXCEPTION_MESSAGE = "kafka_dlt-exception-message"
+SPRING_EXCEPTION_STACKTRACE = "kafka_dlt-exception-stacktrace"
+
+CONNECT_PREFIX = "__connect.errors."
+CONNECT_TOPIC = "__connect.errors.topic"
+CONNECT_PARTITION = "__connect.errors.partition"
+CONNECT_OFFSET = "__connect.errors.offset"
+CONNECT_CONNECTOR = "__connect.errors.connector.name"
+CONNECT_STAGE = "__connect.errors.stage"
+CONNECT_EXCEPTION_CLASS = "__connect.errors.exception.class.name"
+CONNECT_EXCEPTION_MESSAGE = "__connect.errors.exception.message"
+CONNECT_EXCEPTION_STACKTRACE = "__connect.errors.exception.stacktrace"
+
+#: Headers that describe the dead-lettering or an earlier replay, not the order itself;
+#: a republished message does not carry them on.
+BOOKKEEPING_PREFIXES = (
+    SPRING_PREFIX,
+    CONNECT_PREFIX,
+    "orderdesk.dlq.",
+    "orderdesk.replay.",
+)
+
+#: Order of the dead-letter fields of the domain contract, `id` first.
+CONTRACT_FIELDS = tuple(DeadLetterMessage.model_fields)
+
+Header = tuple[str, bytes | None]
+
+
+@dataclass(frozen=True)
+class DeadLetterEntry:
+    """A dead letter read from a dead-letter topic, with what is needed to republish it."""
+
+    id: str
+    source: str
+    dlq_topic: str
+    dlq_partition: int
+    dlq_offset: int
+    #: When the dead letter was written (the record's own time when the value has none).
+    timestamp: datetime | None
+    original_topic: str | None
+    original_partition: int | None
+    original_offset: int | None
+    original_key: str | None
+    #: The key as it was on the failed record; a republish keeps it byte for byte.
+    key_bytes: bytes | None
+    original_payload: str
+    #: The failed record's value as bytes (the dead-letter value itself for foreign kinds).
+    payload_bytes: bytes | None
+    original_timestamp: datetime | None
+    failure_reason: FailureReason
+    error_message: str
+    error_stack: str = ""
+    error_class: str = ""
+    consumer_group: str = ""
+    processing_host: str = ""
+    retry_count: int = 0
+    first_failure: datetime | None = None
+    last_failure: datetime | None = None
+    next_retry_at: datetime | None = None
+    is_reprocessed: bool = False
+    metadata: dict[str, str] = field(default_factory=dict)
+    headers: tuple[Header, ...] = ()
+
+    @property
+    def original_coordinates(self) -> str:
+        """`topic[partition]@offset`, with `?` for what is unknown."""
+        topic = self.original_topic or "?"
+        part = "?" if self.original_partition is None else str(self.original_partition)
+        off = "?" if self.original_offset is None else str(self.original_offset)
+        return f"{topic}[{part}]@{off}"
+
+    @property
+    def replay_of(self) -> str | None:
+        """The dead-letter id that this entry's failed record was a replay of, if any.
+
+        Set when a republished message failed again: the tracker (or Spring, or Connect)
+        carries the replay headers or metadata of the failed record into the dead letter.
+        """
+        return hdr.header_text(self.headers, hdr.REPLAY_DLQ_ID) or self.metadata.get(
+            hdr.REPLAY_DLQ_ID
+        )
+
+    def republish_headers(self) -> list[Header]:
+        """Headers of the failed record worth carrying to a republished copy."""
+        if self.source == SOURCE_ORDERDESK:
+            return _order_headers(self.payload_bytes)
+        return [(k, v) for k, v in self.headers if not k.startswith(BOOKKEEPING_PREFIXES)]
+
+    def to_record(self) -> dict[str, Any]:
+        """The dead-letter fields of the domain contract (`id` first) as JSON data, then
+        where the dead letter itself sits and who wrote it."""
+        record: dict[str, Any] = {}
+        for name in CONTRACT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, FailureReason):
+                value = value.value
+            elif isinstance(value, dict):
+                value = dict(value)
+            record[name] = value
+        record["error_class"] = self.error_class
+        record["source"] = self.source
+        record["dlq_topic"] = self.dlq_topic
+        record["dlq_partition"] = self.dlq_partition
+        record["dlq_offset"] = self.dlq_offset
+        record["headers"] = {k: _header_display(v) for k, v in self.headers}
+        return record
+
+    def matches(self, text: str) -> bool:
+        """Case-insensitive search in the id, error, key, coordinates and payload."""
+        return text.casefold() in self._haystack
+
+    @cached_property
+    def _haystack(self) -> str:
+        # Folded once per entry: a filter runs over every entry at each change of the text.
+        parts = (
+            self.id,
+            self.error_message,
+            self.error_class,
+            self.original_key or "",
+            self.original_coordinates,
+            self.original_payload,
+        )
+        return "\x00".join(parts).casefold()
+
+
+def foreign_id(dlq_topic: str, partition: int, offset: int) -> str:
+    return f"{dlq_topic}-{partition}-{offset}"
+
+
+def entry_from_record(
+    dlq_topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: list[Header] | tuple[Header, ...] | None,
+    timestamp_ms: int | None = None,
+) -> DeadLetterEntry:
+    """Build an entry from the parts of a dead-letter record (no Kafka client needed)."""
+    headers = tuple(headers or ())
+    record_time = _from_millis(timestamp_ms)
+    names = {k for k, _ in headers}
+    if value is not None and (hdr.DLQ_ID in names or _looks_like_orderdesk(value)):
+        try:
+            message = DeadLetterMessage.model_validate_json(value)
+        except ValidationError:
+            message = None
+        if message is not None:
+            return _from_orderdesk(message, dlq_topic, partition, offset, key, headers)
+    common: dict[str, Any] = {
+        "id": hdr.header_text(headers, hdr.DLQ_ID) or foreign_id(dlq_topic, partition, offset),
+        "dlq_topic": dlq_topic,
+        "dlq_partition": partition,
+        "dlq_offset": offset,
+        "timestamp": record_time,
+        "original_key": _text(key),
+        "key_bytes": key,
+        "original_payload": _text(value) or "",
+        "payload_bytes": value,
+        "headers": headers,
+    }
+    if any(n.startswith(SPRING_PREFIX) for n in names):
+        return _from_spring(headers, common)
+    if any(n.startswith(CONNECT_PREFIX) for n in names):
+        return _from_connect(headers, common)
+    return DeadLetterEntry(
+        source=SOURCE_UNKNOWN,
+        original_topic=hdr.header_text(headers, hdr.DLQ_ORIGINAL_TOPIC),
+        original_partition=_int_text(hdr.header_text(headers, hdr.DLQ_ORIGINAL_PARTITION)),
+        original_offset=_int_text(hdr.header_text(headers, hdr.DLQ_ORIGINAL_OFFSET)),
+        original_timestamp=None,
+        failure_reason=_reason(hdr.header_text(headers, hdr.DLQ_FAILURE_REASON) or ""),
+        error_message=hdr.header_text(headers, hdr.DLQ_ERROR_MESSAGE) or "",
+        retry_count=_int_text(hdr.header_text(headers, hdr.DLQ_RETRY_COUNT)) or 0,
+        **common,
+    )
+
+
+def _from_orderdesk(
+    message: DeadLetterMessage,
+    dlq_topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    headers: tuple[Header, ...],
+) -> DeadLetterEntry:
+    original_key = message.original_key
+    # The tracker keys a dead letter by the failed record's key; the value says it as text.
+    key_bytes = original_key.encode("utf-8") if original_key is not None else key
+    return DeadLetterEntry(
+        id=message.id,
+        source=SOURCE_ORDERDESK,
+        dlq_topic=dlq_topic,
+        dlq_partition=partition,
+        dlq_offset=offset,
+        timestamp=message.timestamp,
+        original_topic=message.original_topic,
+        original_partition=message.original_partition,
+        original_offset=message.original_offset,
+        original_key=original_key,
+        key_bytes=key_bytes,
+        original_payload=message.original_payload,
+        payload_bytes=message.original_payload.encode("utf-8"),
+        original_timestamp=message.original_timestamp,
+        failure_reason=message.failure_reason,
+        error_message=message.error_message,
+        error_stack=message.error_stack,
+        error_class=message.metadata.get("error_class", ""),
+        consumer_group=message.consumer_group,
+        processing_host=message.processing_host,
+        retry_count=message.retry_count,
+        first_failure=message.first_failure,
+        last_failure=message.last_failure,
+        next_retry_at=message.next_retry_at,
+        is_reprocessed=message.is_reprocessed,
+        metadata=dict(message.metadata),
+        headers=headers,
+    )
+
+
+def _from_spring(headers: tuple[Header, ...], common: dict[str, Any]) -> DeadLetterEntry:
+    def raw(name: str) -> bytes | None:
+        return _last(headers, name)
+
+    fqcn = hdr.header_text(headers, SPRING_EXCEPTION_CAUSE_FQCN) or hdr.header_text(
+        headers, SPRING_EXCEPTION_FQCN
+    )
+    message = hdr.header_text(headers, SPRING_EXCEPTION_MESSAGE) or ""
+    return DeadLetterEntry(
+        source=SOURCE_SPRING,
+        original_topic=hdr.header_text(headers, SPRING_ORIGINAL_TOPIC),
+        original_partition=_big_endian(raw(SPRING_ORIGINAL_PARTITION)),
+        original_offset=_big_endian(raw(SPRING_ORIGINAL_OFFSET)),
+        original_timestamp=_from_millis(_big_endian(raw(SPRING_ORIGINAL_TIMESTAMP))),
+        failure_reason=reason_for_exception(fqcn or "", message),
+        error_message=message,
+        error_stack=hdr.header_text(headers, SPRING_EXCEPTION_STACKTRACE) or "",
+        error_class=fqcn or "",
+        consumer_group=hdr.header_text(headers, SPRING_ORIGINAL_CONSUMER_GROUP) or "",
+        **common,
+    )
+
+
+def _from_connect(headers: tuple[Header, ...], common: dict[str, Any]) -> DeadLetterEntry:
+    def text(name: str) -> str | None:
+        return hdr.header_text(headers, name)
+
+    fqcn = text(CONNECT_EXCEPTION_CLASS) or ""
+    message = text(CONNECT_EXCEPTION_MESSAGE) or ""
+    stage = text(CONNECT_STAGE) or ""
+    metadata = {k: v for k, v in (("connector", text(CONNECT_CONNECTOR)), ("stage", stage)) if v}
+    reason = (
+        FailureReason.DESERIALIZATION_ERROR
+        if stage.endswith("_CONVERTER")
+        else reason_for_exception(fqcn, message)
+    )
+    return DeadLetterEntry(
+        source=SOURCE_CONNECT,
+        original_topic=text(CONNECT_TOPIC),
+        original_partition=_int_text(text(CONNECT_PARTITION)),
+        original_offset=_int_text(text(CONNECT_OFFSET)),
+        original_timestamp=None,
+        failure_reason=reason,
+        error_message=message,
+        error_stack=text(CONNECT_EXCEPTION_STACKTRACE) or "",
+        error_class=fqcn,
+        metadata=metadata,
+        **common,
+    )
+
+
+def reason_for_exception(class_name: str, message: str = "") -> FailureReason:
+    """Map a foreign exception to the nearest failure reason, by the words in its name."""
+    name = class_name.rsplit(".", 1)[-1].casefold()
+    if any(w in name for w in ("deserializ", "serializ", "conversion", "dataexception", "json")):
+        return FailureReason.DESERIALIZATION_ERROR
+    if any(w in name for w in ("validat", "constraint", "notvalid", "illegalargument")):
+        return FailureReason.VALIDATION_ERROR
+    if "timeout" in name or "timedout" in name:
+        return FailureReason.TIMEOUT_ERROR
+    if name:
+        return FailureReason.PROCESSING_ERROR
+    return FailureReason.UNKNOWN_ERROR
+
+
+def _reason(text: str) -> FailureReason:
+    try:
+        return FailureReason(text)
+    except ValueError:
+        return FailureReason.UNKNOWN_ERROR
+
+
+def _looks_like_orderdesk(value: bytes) -> bool:
+    head = value[:512]
+    return head.lstrip().startswith(b"{") and b'"failure_reason"' in value
+
+
+def _order_headers(payload: bytes | None) -> list[Header]:
+    """The headers the producer puts on an order, rebuilt from the payload's metadata."""
+    out: list[Header] = [(hdr.CONTENT_TYPE, b"application/json")]
+    try:
+        meta = json.loads(payload or b"").get("metadata") or {}
+    except (ValueError, AttributeError):
+        return out
+    if not isinstance(meta, dict):
+        return out
+    for name, field_name in (
+        (hdr.EVENT_TYPE, "event_type"),
+        (hdr.SCHEMA_VERSION, "version"),
+        (hdr.CORRELATION_ID, "correlation_id"),
+    ):
+        value = meta.get(field_name)
+        if isinstance(value, str) and value:
+            out.append((name, value.encode("utf-8")))
+    return out
+
+
+def _last(headers: tuple[Header, ...], name: str) -> bytes | None:
+    found = None
+    for k, v in headers:
+        if k == name:
+            found = v
+    return found
+
+
+def _big_endian(raw: bytes | None) -> int | None:
+    """Spring writes partition as int (4 bytes) and offset/timestamp as long (8 bytes)."""
+    if raw is None:
+        return None
+    if len(raw) == 4:
+        return struct.unpack(">i", raw)[0]
+    if len(raw) == 8:
+        return struct.unpack(">q", raw)[0]
+    # Some producers write the number as text instead.
+    return _int_text(raw.decode("utf-8", errors="replace"))
+
+
+def _int_text(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", errors="backslashreplace")
+
+
+def _from_millis(ms: int | None) -> datetime | None:
+    if ms is None or ms <= 0:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _header_display(value: bytes | None) -> str | None:
+    """Header text, or `0x…` hex for binary values such as Spring's numbers."""
+    if value is None:
+        return None
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "0x" + value.hex()
+    if text.isprintable() or all(c.isprintable() or c in "\n\r\t" for c in text):
+        return text
+    return "0x" + value.hex()

@@ -1,0 +1,1 @@
+"""The audit trail browser: a table over an indexed `tracker.events`, filters and details."""

@@ -1,0 +1,1 @@
+"""The dashboard: live counters, health badges and plots of the running services."""

@@ -1,0 +1,1 @@
+"""The dead-letter desk: inbox, details, payload editor and republishing."""

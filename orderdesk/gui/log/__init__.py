@@ -1,0 +1,1 @@
+"""The live log of the running services."""

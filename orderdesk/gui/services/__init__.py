@@ -1,0 +1,1 @@
+"""The producer and tracker in QThreads: start, stop by signal, stats and logs by feed."""

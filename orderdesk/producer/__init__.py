@@ -1,0 +1,1 @@
+"""The producer: realistic, self-contained order events, every delivery confirmed."""

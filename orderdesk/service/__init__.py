@@ -1,0 +1,1 @@
+"""What every service shares: run/stop, stats and log plumbing, and the JSON Lines files."""
