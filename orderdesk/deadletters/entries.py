@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -73,38 +73,82 @@ Header = tuple[str, bytes | None]
 
 @dataclass(frozen=True)
 class DeadLetterEntry:
-    """A dead letter read from a dead-letter topic, with what is needed to republish it."""
+    """A dead letter read from a dead-letter topic, with what is needed to republish it.
 
-    id: str
+    `message` holds the contract's fields: OrderDesk's value as written, or for a foreign
+    kind what its headers say. Fields such a dead letter does not say are named in
+    `unknown` and read as `None` here (the message holds a placeholder for them).
+    """
+
+    message: DeadLetterMessage
     source: str
     dlq_topic: str
     dlq_partition: int
     dlq_offset: int
-    #: When the dead letter was written (the record's own time when the value has none).
-    timestamp: datetime | None
-    original_topic: str | None
-    original_partition: int | None
-    original_offset: int | None
-    original_key: str | None
     #: The key as it was on the failed record; a republish keeps it byte for byte.
     key_bytes: bytes | None
-    original_payload: str
     #: The failed record's value as bytes (the dead-letter value itself for foreign kinds).
     payload_bytes: bytes | None
-    original_timestamp: datetime | None
-    failure_reason: FailureReason
-    error_message: str
-    error_stack: str = ""
     error_class: str = ""
-    consumer_group: str = ""
-    processing_host: str = ""
-    retry_count: int = 0
-    first_failure: datetime | None = None
-    last_failure: datetime | None = None
-    next_retry_at: datetime | None = None
-    is_reprocessed: bool = False
-    metadata: dict[str, str] = field(default_factory=dict)
     headers: tuple[Header, ...] = ()
+    unknown: frozenset[str] = frozenset()
+
+    @property
+    def id(self) -> str:
+        return self.message.id
+
+    @property
+    def timestamp(self) -> datetime | None:
+        """When the dead letter was written (the record's own time when the value has none)."""
+        return None if "timestamp" in self.unknown else self.message.timestamp
+
+    @property
+    def original_topic(self) -> str | None:
+        return None if "original_topic" in self.unknown else self.message.original_topic
+
+    @property
+    def original_partition(self) -> int | None:
+        return None if "original_partition" in self.unknown else self.message.original_partition
+
+    @property
+    def original_offset(self) -> int | None:
+        return None if "original_offset" in self.unknown else self.message.original_offset
+
+    @property
+    def original_key(self) -> str | None:
+        return self.message.original_key
+
+    @property
+    def original_payload(self) -> str:
+        return self.message.original_payload
+
+    @property
+    def original_timestamp(self) -> datetime | None:
+        return self.message.original_timestamp
+
+    @property
+    def failure_reason(self) -> FailureReason:
+        return self.message.failure_reason
+
+    @property
+    def error_message(self) -> str:
+        return self.message.error_message
+
+    @property
+    def error_stack(self) -> str:
+        return self.message.error_stack
+
+    @property
+    def consumer_group(self) -> str:
+        return self.message.consumer_group
+
+    @property
+    def retry_count(self) -> int:
+        return self.message.retry_count
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return self.message.metadata
 
     @property
     def original_coordinates(self) -> str:
@@ -136,7 +180,7 @@ class DeadLetterEntry:
         where the dead letter itself sits and who wrote it."""
         record: dict[str, Any] = {}
         for name in CONTRACT_FIELDS:
-            value = getattr(self, name)
+            value = None if name in self.unknown else getattr(self.message, name)
             if isinstance(value, datetime):
                 value = value.isoformat()
             elif isinstance(value, FailureReason):
@@ -194,33 +238,96 @@ def entry_from_record(
             message = None
         if message is not None:
             return _from_orderdesk(message, dlq_topic, partition, offset, key, headers)
-    common: dict[str, Any] = {
-        "id": hdr.header_text(headers, hdr.DLQ_ID) or foreign_id(dlq_topic, partition, offset),
-        "dlq_topic": dlq_topic,
-        "dlq_partition": partition,
-        "dlq_offset": offset,
-        "timestamp": record_time,
-        "original_key": _text(key),
-        "key_bytes": key,
-        "original_payload": _text(value) or "",
-        "payload_bytes": value,
-        "headers": headers,
-    }
+    record = _ForeignRecord(
+        id=hdr.header_text(headers, hdr.DLQ_ID) or foreign_id(dlq_topic, partition, offset),
+        dlq_topic=dlq_topic,
+        dlq_partition=partition,
+        dlq_offset=offset,
+        timestamp=record_time,
+        key=key,
+        value=value,
+        headers=headers,
+    )
     if any(n.startswith(SPRING_PREFIX) for n in names):
-        return _from_spring(headers, common)
+        return _from_spring(record)
     if any(n.startswith(CONNECT_PREFIX) for n in names):
-        return _from_connect(headers, common)
-    return DeadLetterEntry(
-        source=SOURCE_UNKNOWN,
+        return _from_connect(record)
+    return record.entry(
+        SOURCE_UNKNOWN,
         original_topic=hdr.header_text(headers, hdr.DLQ_ORIGINAL_TOPIC),
         original_partition=_int_text(hdr.header_text(headers, hdr.DLQ_ORIGINAL_PARTITION)),
         original_offset=_int_text(hdr.header_text(headers, hdr.DLQ_ORIGINAL_OFFSET)),
-        original_timestamp=None,
         failure_reason=_reason(hdr.header_text(headers, hdr.DLQ_FAILURE_REASON) or ""),
         error_message=hdr.header_text(headers, hdr.DLQ_ERROR_MESSAGE) or "",
         retry_count=_int_text(hdr.header_text(headers, hdr.DLQ_RETRY_COUNT)) or 0,
-        **common,
     )
+
+
+@dataclass(frozen=True)
+class _ForeignRecord:
+    """The parts of a dead letter whose value is the failed record's value itself."""
+
+    id: str
+    dlq_topic: str
+    dlq_partition: int
+    dlq_offset: int
+    timestamp: datetime | None
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[Header, ...]
+
+    def text(self, name: str) -> str | None:
+        return hdr.header_text(self.headers, name)
+
+    def entry(
+        self,
+        source: str,
+        *,
+        original_topic: str | None,
+        original_partition: int | None,
+        original_offset: int | None,
+        failure_reason: FailureReason,
+        error_message: str,
+        error_class: str = "",
+        **fields: Any,
+    ) -> DeadLetterEntry:
+        """The entry; the coordinates its headers do not give are marked unknown."""
+        said = {
+            "timestamp": self.timestamp,
+            "original_topic": original_topic,
+            "original_partition": original_partition,
+            "original_offset": original_offset,
+        }
+        placeholders = {
+            "timestamp": _EPOCH,
+            "original_topic": "",
+            "original_partition": -1,
+            "original_offset": -1,
+        }
+        message = DeadLetterMessage(
+            id=self.id,
+            original_key=_text(self.key),
+            original_payload=_text(self.value) or "",
+            failure_reason=failure_reason,
+            error_message=error_message,
+            **{k: placeholders[k] if v is None else v for k, v in said.items()},
+            **fields,
+        )
+        return DeadLetterEntry(
+            message=message,
+            source=source,
+            dlq_topic=self.dlq_topic,
+            dlq_partition=self.dlq_partition,
+            dlq_offset=self.dlq_offset,
+            key_bytes=self.key,
+            payload_bytes=self.value,
+            error_class=error_class,
+            headers=self.headers,
+            unknown=frozenset(k for k, v in said.items() if v is None),
+        )
+
+
+_EPOCH = datetime.fromtimestamp(0, tz=UTC)
 
 
 def _from_orderdesk(
@@ -235,63 +342,40 @@ def _from_orderdesk(
     # The tracker keys a dead letter by the failed record's key; the value says it as text.
     key_bytes = original_key.encode("utf-8") if original_key is not None else key
     return DeadLetterEntry(
-        id=message.id,
+        message=message,
         source=SOURCE_ORDERDESK,
         dlq_topic=dlq_topic,
         dlq_partition=partition,
         dlq_offset=offset,
-        timestamp=message.timestamp,
-        original_topic=message.original_topic,
-        original_partition=message.original_partition,
-        original_offset=message.original_offset,
-        original_key=original_key,
         key_bytes=key_bytes,
-        original_payload=message.original_payload,
         payload_bytes=message.original_payload.encode("utf-8"),
-        original_timestamp=message.original_timestamp,
-        failure_reason=message.failure_reason,
-        error_message=message.error_message,
-        error_stack=message.error_stack,
         error_class=message.metadata.get("error_class", ""),
-        consumer_group=message.consumer_group,
-        processing_host=message.processing_host,
-        retry_count=message.retry_count,
-        first_failure=message.first_failure,
-        last_failure=message.last_failure,
-        next_retry_at=message.next_retry_at,
-        is_reprocessed=message.is_reprocessed,
-        metadata=dict(message.metadata),
         headers=headers,
     )
 
 
-def _from_spring(headers: tuple[Header, ...], common: dict[str, Any]) -> DeadLetterEntry:
+def _from_spring(record: _ForeignRecord) -> DeadLetterEntry:
     def raw(name: str) -> bytes | None:
-        return _last(headers, name)
+        return _last(record.headers, name)
 
-    fqcn = hdr.header_text(headers, SPRING_EXCEPTION_CAUSE_FQCN) or hdr.header_text(
-        headers, SPRING_EXCEPTION_FQCN
-    )
-    message = hdr.header_text(headers, SPRING_EXCEPTION_MESSAGE) or ""
-    return DeadLetterEntry(
-        source=SOURCE_SPRING,
-        original_topic=hdr.header_text(headers, SPRING_ORIGINAL_TOPIC),
+    fqcn = record.text(SPRING_EXCEPTION_CAUSE_FQCN) or record.text(SPRING_EXCEPTION_FQCN)
+    message = record.text(SPRING_EXCEPTION_MESSAGE) or ""
+    return record.entry(
+        SOURCE_SPRING,
+        original_topic=record.text(SPRING_ORIGINAL_TOPIC),
         original_partition=_big_endian(raw(SPRING_ORIGINAL_PARTITION)),
         original_offset=_big_endian(raw(SPRING_ORIGINAL_OFFSET)),
         original_timestamp=_from_millis(_big_endian(raw(SPRING_ORIGINAL_TIMESTAMP))),
         failure_reason=reason_for_exception(fqcn or "", message),
         error_message=message,
-        error_stack=hdr.header_text(headers, SPRING_EXCEPTION_STACKTRACE) or "",
+        error_stack=record.text(SPRING_EXCEPTION_STACKTRACE) or "",
         error_class=fqcn or "",
-        consumer_group=hdr.header_text(headers, SPRING_ORIGINAL_CONSUMER_GROUP) or "",
-        **common,
+        consumer_group=record.text(SPRING_ORIGINAL_CONSUMER_GROUP) or "",
     )
 
 
-def _from_connect(headers: tuple[Header, ...], common: dict[str, Any]) -> DeadLetterEntry:
-    def text(name: str) -> str | None:
-        return hdr.header_text(headers, name)
-
+def _from_connect(record: _ForeignRecord) -> DeadLetterEntry:
+    text = record.text
     fqcn = text(CONNECT_EXCEPTION_CLASS) or ""
     message = text(CONNECT_EXCEPTION_MESSAGE) or ""
     stage = text(CONNECT_STAGE) or ""
@@ -301,18 +385,16 @@ def _from_connect(headers: tuple[Header, ...], common: dict[str, Any]) -> DeadLe
         if stage.endswith("_CONVERTER")
         else reason_for_exception(fqcn, message)
     )
-    return DeadLetterEntry(
-        source=SOURCE_CONNECT,
+    return record.entry(
+        SOURCE_CONNECT,
         original_topic=text(CONNECT_TOPIC),
         original_partition=_int_text(text(CONNECT_PARTITION)),
         original_offset=_int_text(text(CONNECT_OFFSET)),
-        original_timestamp=None,
         failure_reason=reason,
         error_message=message,
         error_stack=text(CONNECT_EXCEPTION_STACKTRACE) or "",
         error_class=fqcn,
         metadata=metadata,
-        **common,
     )
 
 
