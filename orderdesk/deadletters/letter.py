@@ -9,8 +9,8 @@ original headers are kept, before ours.
 
 from __future__ import annotations
 
-import os
 import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -137,25 +137,9 @@ def encode_dead_letter(
         keep //= 2
 
 
-#: Random bytes drawn per `os.urandom` call for `new_uuid4`.
-_UUID_BATCH = 256
-_uuid_pool: list[bytes] = []
-# A forked child must not hand out the ids its parent has drawn too.
-os.register_at_fork(after_in_child=_uuid_pool.clear)
-
-
 def new_uuid4() -> str:
-    """A random (version 4) UUID string, as `str(uuid.uuid4())`, at a fraction of its cost.
-
-    The randomness comes from `os.urandom` like `uuid4`'s, drawn for many ids at a time.
-    """
-    if not _uuid_pool:
-        raw = os.urandom(16 * _UUID_BATCH)
-        _uuid_pool.extend(raw[i : i + 16] for i in range(0, len(raw), 16))
-    b = _uuid_pool.pop()
-    h = b.hex()
-    # Version 4 in the high nibble of byte 6, variant 10xx in the top bits of byte 8.
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[(b[8] >> 4) & 3]}{h[17:20]}-{h[20:]}"
+    """A random (version 4) UUID string for a dead letter's id."""
+    return str(uuid.uuid4())
 
 
 def dead_letter_headers(
