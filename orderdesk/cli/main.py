@@ -1,6 +1,6 @@
 """Command line: the desktop app by default, the services headless with `--producer`/`--tracker`.
 
-`orderdesk dlq ...` has its own parser (`orderdesk.cli.dlq`); the flags that name where
+`orderdesk dlq ...` and `orderdesk status` have parsers of their own; the flags that name where
 things are (`--config`, `--bootstrap-servers`, topics, group, log dir) are shared by all.
 """
 
@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "Settings come from defaults, the --config file, ORDERDESK_<SECTION>__<KEY> "
             "environment variables and these flags, each overriding the one before. "
-            "Dead letters: orderdesk dlq --help."
+            "Dead letters: orderdesk dlq --help. The pipeline as the cluster sees it: "
+            "orderdesk status --help."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -65,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from orderdesk.cli.dlq import main as dlq_main
 
         return dlq_main(argv[1:])
+    if argv and argv[0] == "status":
+        from orderdesk.cli.status import main as status_main
+
+        return status_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
