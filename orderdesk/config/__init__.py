@@ -1,23 +1,21 @@
-"""One settings model, filled from defaults, a YAML file, the environment and flags."""
+"""One settings model (`settings`), filled from defaults, a YAML file, the environment and
+flags (`sources`); the YAML file read and written atomically (`yamlfile`)."""
 
+from orderdesk.config.errors import ConfigError, is_secret_key
 from orderdesk.config.settings import (
     APP_NAME,
-    ENV_DELIMITER,
-    ENV_PREFIX,
-    ConfigError,
     KafkaSettings,
     ProducerSettings,
     Settings,
     TopicSettings,
     TrackerSettings,
     default_data_dir,
-    is_secret_key,
     load_settings,
-    read_yaml,
     settings_from_env,
     validate_settings,
-    write_yaml,
 )
+from orderdesk.config.sources import ENV_DELIMITER, ENV_PREFIX
+from orderdesk.config.yamlfile import read_yaml, write_yaml, write_yaml_data
 
 __all__ = [
     "APP_NAME",
@@ -36,4 +34,5 @@ __all__ = [
     "settings_from_env",
     "validate_settings",
     "write_yaml",
+    "write_yaml_data",
 ]

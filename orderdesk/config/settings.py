@@ -2,28 +2,36 @@
 
 Values come, from lowest to highest precedence, from the defaults below, a YAML file,
 environment variables (`ORDERDESK_<SECTION>__<KEY>`, for example
-`ORDERDESK_KAFKA__BOOTSTRAP_SERVERS`) and command-line flags. Every model forbids unknown
-keys, so a typo is an error that names the key rather than a setting silently ignored.
+`ORDERDESK_KAFKA__BOOTSTRAP_SERVERS`) and command-line flags: pydantic-settings layers them
+(`Settings.settings_customise_sources`, the sources in `orderdesk.config.sources`). Every
+model forbids unknown keys, so a typo is an error that names the key rather than a setting
+silently ignored.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
-ENV_PREFIX = "ORDERDESK_"
-ENV_DELIMITER = "__"
+from orderdesk.config.errors import ConfigError, is_secret_key
+from orderdesk.config.sources import (
+    ENV_DELIMITER,
+    ENV_PREFIX,
+    EnvironmentSource,
+    Origin,
+    YamlFileSource,
+    active_origin,
+    reading,
+)
+
 APP_NAME = "OrderDesk"
-
-#: librdkafka properties whose values are never shown.
-_SECRET_WORDS = ("password", "secret", "token", "key.pem", "sasl.jaas")
 
 
 def default_data_dir() -> Path:
@@ -32,7 +40,10 @@ def default_data_dir() -> Path:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # No infinities or NaN: a retry delay or timeout of `inf` would wait forever.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 class KafkaSettings(_Section):
@@ -138,7 +149,16 @@ class TrackerSettings(_Section):
         return self
 
 
-class Settings(_Section):
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+        allow_inf_nan=False,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+    )
+
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     producer: ProducerSettings = ProducerSettings()
@@ -146,6 +166,28 @@ class Settings(_Section):
     log_dir: Path = Field(default_factory=lambda: default_data_dir() / "logs")
     #: Start an in-process broker instead of connecting to `kafka.bootstrap_servers`.
     embedded: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags (the keyword arguments) > environment > YAML file > defaults.
+
+        Only inside `load_settings`: elsewhere a `Settings(...)` is what it is given.
+        """
+        origin = active_origin()
+        if origin is None:
+            return (init_settings,)
+        return (
+            init_settings,
+            EnvironmentSource(settings_cls, origin.environ),
+            YamlFileSource(settings_cls, origin.config_file),
+        )
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """Plain data for a YAML file; secrets are written as they are, since the user set them."""
@@ -158,15 +200,6 @@ class Settings(_Section):
         return data
 
 
-class ConfigError(ValueError):
-    """A bad setting; its message is one line that names the key and never shows a secret."""
-
-
-def is_secret_key(key: str) -> bool:
-    lowered = key.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
-
-
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -177,78 +210,38 @@ def load_settings(
     `overrides` maps dotted keys (`"kafka.bootstrap_servers"`) to values, typically from
     command-line flags; `None` values are skipped. Raises `ConfigError`.
     """
-    data: dict[str, Any] = {}
-    if config_file is not None:
-        _deep_merge(data, read_yaml(Path(config_file)))
-    _deep_merge(data, settings_from_env(os.environ if environ is None else environ))
+    flags: dict[str, Any] = {}
     for dotted, value in (overrides or {}).items():
         if value is not None:
-            _deep_merge(data, _nest(dotted.split("."), value))
-    return validate_settings(data)
+            _deep_merge(flags, _nest(dotted.split("."), value))
+    origin = Origin(
+        config_file=None if config_file is None else Path(config_file),
+        environ=os.environ if environ is None else environ,
+    )
+    try:
+        with reading(origin):
+            return Settings(**flags)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except _SourceError as exc:
+        # A value the environment source could not decode; the message names the field.
+        raise ConfigError(str(exc).splitlines()[0]) from None
 
 
 def validate_settings(data: Mapping[str, Any]) -> Settings:
+    """Settings from plain data alone (no file, no environment). Raises `ConfigError`."""
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"config file {path}{where}: {problem}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path}: expected a mapping of settings at the top level")
-    return data
-
-
-def write_yaml(settings: Settings, path: Path) -> None:
-    """Save settings to a YAML file, replacing it atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(settings.to_yaml_dict(), sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Settings named by `ORDERDESK_*` variables.
-
-    Variables under a known section (`ORDERDESK_TRACKER__...`) or naming a top-level field
-    must name a real key; other `ORDERDESK_*` variables belong to other tools and are left
-    alone. `ORDERDESK_KAFKA__PROPERTIES` takes a JSON object.
-    """
-    sections = {name for name, f in Settings.model_fields.items() if _is_section(f.annotation)}
-    data: dict[str, Any] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        path = name[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER)
-        if path[0] not in Settings.model_fields:
-            continue
-        if len(path) == 1 and path[0] in sections:
-            raise ConfigError(f"environment variable {name}: {path[0]} is a section, name a key")
-        if path == ["kafka", "properties"]:
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise ConfigError(f"environment variable {name}: expected a JSON object") from None
-        _deep_merge(data, _nest(path, value))
-    return data
-
-
-def _is_section(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, _Section)
+    """The settings that `environ`'s `ORDERDESK_*` variables name, as nested plain data."""
+    try:
+        return EnvironmentSource(Settings, environ)()
+    except _SourceError as exc:
+        raise ConfigError(str(exc).splitlines()[0]) from None
 
 
 def _nest(path: list[str], value: Any) -> dict[str, Any]:

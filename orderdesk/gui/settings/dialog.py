@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from orderdesk.config import ConfigError, Settings, validate_settings, write_yaml
+from orderdesk.config import ConfigError, Settings, validate_settings, write_yaml, write_yaml_data
 
 BOOTSTRAP_KEY = "kafka.bootstrap_servers"
 
@@ -239,7 +239,7 @@ class SettingsDialog(QDialog):
                 data = leave_embedded(settings).to_yaml_dict()
                 data["kafka"].pop("bootstrap_servers", None)
                 data.pop("embedded", None)
-                _write_yaml_data(data, path)
+                write_yaml_data(data, path)
             else:
                 write_yaml(settings, path)
         except OSError as exc:
@@ -262,17 +262,6 @@ class SettingsDialog(QDialog):
         path = QFileDialog.getExistingDirectory(self, "Log directory", self.log_dir.text())
         if path:
             self.log_dir.setText(path)
-
-
-def _write_yaml_data(data: dict[str, Any], path: Path) -> None:
-    import os
-
-    import yaml
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _ratio_box() -> QDoubleSpinBox:
