@@ -1,0 +1,84 @@
+"""What the parts of the tracker share: settings, partitions, the audit trail, counters, logs."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message
+
+from orderdesk.audit.writer import AuditWriter
+from orderdesk.config import Settings
+from orderdesk.domain import AuditEvent, LogEntry, LogLevel, Order
+from orderdesk.tracker.partitions import PartitionBook
+from orderdesk.tracker.retry import Backoff
+
+#: The same error is logged at most once in this many seconds.
+ERROR_LOG_INTERVAL = 10.0
+
+LogFunction = Callable[..., LogEntry]
+
+
+@dataclass
+class Counters:
+    received: int = 0
+    valid: int = 0
+    retries: int = 0
+    dead_lettered: dict[str, int] = field(default_factory=dict)
+    dead_lettered_total: int = 0
+
+    def count_dead_letter(self, reason: str) -> None:
+        self.dead_lettered[reason] = self.dead_lettered.get(reason, 0) + 1
+        self.dead_lettered_total += 1
+
+
+class TrackerContext:
+    """State and helpers shared by the loop, the dead-letter path and the offset keeper."""
+
+    def __init__(self, settings: Settings, log: LogFunction) -> None:
+        self.settings = settings
+        self.topic = settings.topics.orders
+        self.group = settings.tracker.group
+        self.host = socket.gethostname()
+        self.backoff = Backoff.from_settings(settings.tracker)
+        self.parts = PartitionBook()
+        self.counters = Counters()
+        self.consumer: Consumer | None = None
+        self.audit: AuditWriter | None = None
+        self.log = log
+        self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self._recent_errors: dict[str, float] = {}
+
+    def audit_write(
+        self,
+        event: AuditEvent,
+        msg: Message,
+        value: bytes | None,
+        error: str | None,
+        order: Order | None,
+    ) -> None:
+        assert self.audit is not None
+        self.audit.write(event, self.topic, msg.partition(), msg.offset(), value, error, order)
+
+    def note_error(self, text: str) -> None:
+        self.last_error = text
+        self.last_error_at = time.time()
+
+    def log_throttled(self, level: LogLevel, message: str, error: str, **metadata: Any) -> bool:
+        """Log unless the same message and error were logged recently; True when logged."""
+        now = time.monotonic()
+        key = f"{message}: {error}"
+        if now - self._recent_errors.get(key, -ERROR_LOG_INTERVAL) < ERROR_LOG_INTERVAL:
+            return False
+        self._recent_errors[key] = now
+        self.log(level, message, error=error, **metadata)
+        return True
+
+
+def error_text(exc: KafkaException) -> str:
+    err = exc.args[0] if exc.args else None
+    return err.str() if isinstance(err, KafkaError) else str(exc)

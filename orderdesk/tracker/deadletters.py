@@ -1,0 +1,138 @@
+"""The tracker's dead-letter path: reject a message, send its letter, resend until acknowledged.
+
+A rejected message is audited at once and its dead letter queued; its partition's commits
+stop short of it until the broker acknowledges the letter. A letter the broker refuses is
+sent again after a backoff, as long as its partition stays assigned.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, KafkaException, Message
+
+from orderdesk.deadletters.letter import (
+    DeadLetter,
+    DeadLetterProducer,
+    FailureRecord,
+    build_dead_letter,
+)
+from orderdesk.domain import AuditEvent, LogLevel, Order
+from orderdesk.tracker.context import TrackerContext, error_text
+from orderdesk.tracker.partitions import Partition
+
+
+@dataclass
+class LetterContext:
+    """What the delivery callback of a dead letter needs to account for its message."""
+
+    part: Partition
+    msg: Message
+    order: Order | None
+    attempts: int = 0
+
+
+@dataclass
+class Resend:
+    letter: DeadLetter
+    due: float
+
+
+class DeadLetterPath:
+    """Sends dead letters through `producer` (set once the clients exist) and accounts for them."""
+
+    def __init__(self, ctx: TrackerContext) -> None:
+        self.ctx = ctx
+        self.producer: DeadLetterProducer | None = None
+        self.resends: list[Resend] = []
+
+    @property
+    def in_flight(self) -> int:
+        return 0 if self.producer is None else self.producer.in_flight
+
+    def reject(
+        self, part: Partition, msg: Message, failure: FailureRecord, order: Order | None
+    ) -> None:
+        """The message failed for good: audit it and send its dead letter."""
+        ctx = self.ctx
+        offset = msg.offset()
+        ctx.audit_write(
+            AuditEvent.ORDER_REJECTED,
+            msg,
+            msg.value(),
+            f"{failure.reason.value}: {failure.error_message}",
+            order,
+        )
+        ctx.note_error(f"{failure.reason.value}: {failure.error_message}")
+        letter = build_dead_letter(
+            msg, failure, ctx.group, ctx.host, context=LetterContext(part, msg, order)
+        )
+        part.pending.add(offset)
+        part.done_upto = offset + 1
+        self.send(letter)
+
+    def send(self, letter: DeadLetter) -> None:
+        assert self.producer is not None
+        try:
+            self.producer.send(letter)
+        except KafkaException as exc:
+            self._failed(letter, error_text(exc))
+
+    def on_delivery(self, letter: DeadLetter, err: KafkaError | None) -> None:
+        if err is not None:
+            self._failed(letter, err.str())
+            return
+        ctx = self.ctx
+        lctx: LetterContext = letter.context
+        msg = lctx.msg
+        ctx.audit_write(AuditEvent.ORDER_DEAD_LETTERED, msg, msg.value(), None, lctx.order)
+        ctx.counters.count_dead_letter(letter.message.failure_reason.value)
+        if ctx.parts.owns(lctx.part):
+            lctx.part.pending.discard(letter.offset)
+
+    def _failed(self, letter: DeadLetter, error: str) -> None:
+        ctx = self.ctx
+        lctx: LetterContext = letter.context
+        if not ctx.parts.owns(lctx.part):
+            return  # revoked: not committed, the new owner handles the message again
+        lctx.attempts += 1
+        delay = ctx.backoff.delay(min(lctx.attempts, 64))
+        message = f"dead letter for {letter.topic}[{letter.partition}]@{letter.offset} failed"
+        ctx.note_error(f"{message}: {error}")
+        ctx.log(
+            LogLevel.ERROR,
+            f"{message}; not committed, sending again in {delay:g} s",
+            error=error,
+            attempt=lctx.attempts,
+        )
+        self.resends.append(Resend(letter, time.monotonic() + delay))
+
+    def run_resends(self, now: float) -> None:
+        due = [r for r in self.resends if r.due <= now]
+        if not due:
+            return
+        self.resends = [r for r in self.resends if r.due > now]
+        for resend in due:
+            if self.ctx.parts.owns(resend.letter.context.part):
+                self.send(resend.letter)
+
+    def next_due(self) -> float | None:
+        return min((r.due for r in self.resends), default=None)
+
+    def forget(self, numbers: list[int]) -> None:
+        self.resends = [r for r in self.resends if r.letter.context.part.number not in numbers]
+
+    def await_deliveries(self, timeout: float) -> None:
+        """Serve delivery reports; wait up to `timeout` s for those still in flight."""
+        producer = self.producer
+        if producer is not None and producer.in_flight:
+            producer.poll(0)
+            if producer.in_flight:
+                producer.flush(timeout)
+
+    def close(self, timeout: float) -> int:
+        """Flush what is in flight; returns how many letters stayed unacknowledged."""
+        if self.producer is None:
+            return 0
+        return self.producer.close(timeout)

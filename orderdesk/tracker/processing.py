@@ -1,0 +1,190 @@
+"""Handling one message: parse, run the downstream step, retry with backoff or reject.
+
+A retryable failure must not hold up the other partitions, nor keep the consumer from
+polling (the group would evict it after `max.poll.interval.ms`). So the failing partition is
+paused and its later messages are held back in memory, in order; the loop keeps polling
+the other partitions and retries the message when its delay is over, then resumes the
+partition. Nothing after a failing message is processed before it.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from confluent_kafka import KafkaError, Message, TopicPartition
+
+from orderdesk.deadletters.letter import FailureRecord
+from orderdesk.domain import (
+    AuditEvent,
+    FailureReason,
+    Order,
+    ProcessingFailure,
+    parse_order,
+)
+from orderdesk.tracker.context import TrackerContext
+from orderdesk.tracker.deadletters import DeadLetterPath
+from orderdesk.tracker.downstream import Downstream
+from orderdesk.tracker.partitions import Partition, Retry
+
+_parse = parse_order
+_VALIDATED = AuditEvent.ORDER_VALIDATED
+
+
+class Processor:
+    """Routes received messages to their partition and handles each to the end."""
+
+    def __init__(
+        self,
+        ctx: TrackerContext,
+        letters: DeadLetterPath,
+        downstream: Downstream,
+        skip_downstream: bool,
+        on_consumer_error: Callable[[KafkaError], None],
+    ) -> None:
+        self.ctx = ctx
+        self.letters = letters
+        self._downstream = downstream
+        #: No simulated step to run, so no retry can follow: the hot path.
+        self._skip_downstream = skip_downstream
+        self._consumer_error = on_consumer_error
+
+    def route(self, msgs: list[Message]) -> None:
+        """Hand each message to its partition, in order; held back behind a retry if any."""
+        parts = self.ctx.parts
+        handle = self.handle
+        received = 0
+        for msg in msgs:
+            err = msg.error()
+            if err is not None:
+                self._consumer_error(err)
+                continue
+            part = parts.get(msg.partition())
+            if part is None:
+                continue  # revoked meanwhile: the new owner reads it again
+            received += 1
+            if part.retry is not None or part.backlog:
+                part.backlog.append(msg)
+                continue
+            done = part.done_upto
+            if done is not None and msg.offset() < done:
+                continue  # already handled in this run
+            handle(part, msg)
+        self.ctx.counters.received += received
+
+    def handle(self, part: Partition, msg: Message) -> None:
+        value = msg.value()
+        try:
+            order = _parse(value)
+        except ProcessingFailure as exc:
+            self.letters.reject(part, msg, FailureRecord(exc.reason, exc.message), None)
+            return
+        except Exception as exc:
+            record = FailureRecord(
+                FailureReason.DESERIALIZATION_ERROR,
+                f"cannot parse payload: {exc!r}",
+                error_stack=traceback.format_exc(),
+            )
+            self.letters.reject(part, msg, record, None)
+            return
+        if self._skip_downstream:
+            ctx = self.ctx
+            offset = msg.offset()
+            audit = ctx.audit
+            assert audit is not None
+            audit.write(_VALIDATED, ctx.topic, part.number, offset, value, None, order)
+            ctx.counters.valid += 1
+            part.done_upto = offset + 1
+            return
+        self.attempt(part, msg, order, 0, None)
+
+    def attempt(
+        self,
+        part: Partition,
+        msg: Message,
+        order: Order,
+        failed_before: int,
+        first_failure: datetime | None,
+    ) -> bool:
+        """One processing attempt; False when the message now waits for a retry."""
+        ctx = self.ctx
+        try:
+            self._downstream(order)
+        except Exception as exc:
+            failed = failed_before + 1
+            now = datetime.now(UTC)
+            first = first_failure or now
+            if isinstance(exc, ProcessingFailure):
+                reason, text, stack = exc.reason, exc.message, ""
+            else:
+                reason = FailureReason.UNKNOWN_ERROR
+                text = f"{type(exc).__name__}: {exc}"
+                stack = traceback.format_exc()
+            backoff = ctx.backoff
+            if reason.retryable and not backoff.exhausted(failed):
+                delay = backoff.delay(failed)
+                ctx.counters.retries += 1
+                ctx.audit_write(
+                    AuditEvent.ORDER_RETRIED,
+                    msg,
+                    msg.value(),
+                    f"{reason.value}: {text} (attempt {failed} of "
+                    f"{backoff.max_attempts}, next in {delay:g} s)",
+                    order,
+                )
+                part.retry = Retry(msg, order, failed, first, time.monotonic() + delay)
+                self.pause(part)
+                return False
+            record = FailureRecord(
+                reason,
+                text,
+                retry_count=failed if reason.retryable else 0,
+                error_stack=stack,
+                first_failure=first,
+                last_failure=now,
+            )
+            self.letters.reject(part, msg, record, order)
+            return True
+        ctx.audit_write(AuditEvent.ORDER_VALIDATED, msg, msg.value(), None, order)
+        ctx.counters.valid += 1
+        part.done_upto = msg.offset() + 1
+        return True
+
+    # -- retries ---------------------------------------------------------------------------
+
+    def run_retries(self, now: float) -> None:
+        for part in self.ctx.parts.due_retries(now):
+            retry = part.retry
+            assert retry is not None
+            part.retry = None
+            if not self.attempt(
+                part, retry.msg, retry.order, retry.failed_attempts, retry.first_failure
+            ):
+                continue
+            self.drain_backlog(part)
+
+    def drain_backlog(self, part: Partition) -> None:
+        """Process held-back messages until another retry starts or none are left."""
+        backlog = part.backlog
+        while backlog and part.retry is None:
+            msg = backlog.popleft()
+            done = part.done_upto
+            if done is not None and msg.offset() < done:
+                continue
+            self.handle(part, msg)
+        if part.retry is None:
+            self.resume(part)
+
+    def pause(self, part: Partition) -> None:
+        consumer = self.ctx.consumer
+        if not part.paused and consumer is not None:
+            consumer.pause([TopicPartition(self.ctx.topic, part.number)])
+            part.paused = True
+
+    def resume(self, part: Partition) -> None:
+        consumer = self.ctx.consumer
+        if part.paused and consumer is not None:
+            consumer.resume([TopicPartition(self.ctx.topic, part.number)])
+            part.paused = False
