@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import orderdesk.audit.index as ai
+import orderdesk.audit.search as audit_search
 from orderdesk.audit.index import (
     CODE_MALFORMED,
     EVENT_CODES,
@@ -191,7 +191,7 @@ def test_search_finds_a_needle_across_slice_edges(
     index = AuditIndex(path)
     index.index_all()
     expected = index.matching(AuditFilter(order_id=ids[40])).tolist()
-    monkeypatch.setattr(ai, "_SLICE", 7)  # needles straddle nearly every slice edge
+    monkeypatch.setattr(audit_search, "_SLICE", 7)  # needles straddle nearly every slice edge
     steps = index.iter_matching(AuditFilter(order_id=ids[40]))
     progress = []
     while True:
