@@ -26,19 +26,16 @@ import statistics
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from harness import broker
+from harness import SEED, Timing, broker
 
 from orderdesk.config import Settings, load_settings
 from orderdesk.kafka.clients import producer_config
 from orderdesk.producer.generator import GeneratedEvent, OrderGenerator
 from orderdesk.producer.service import ProducerService
 from orderdesk.producer.stats import ProducerStats
-
-SEED = 2024
 
 
 def fresh_topic(admin: AdminClient, settings: Settings, prefix: str) -> str:
@@ -52,15 +49,6 @@ def fresh_topic(admin: AdminClient, settings: Settings, prefix: str) -> str:
             return name
         time.sleep(0.05)
     raise TimeoutError(f"topic {name} not ready")
-
-
-@dataclass
-class Timing:
-    """One run: orders per second (wall clock) and CPU microseconds per order of the
-    producing thread, which other load on the machine disturbs far less."""
-
-    per_s: float
-    cpu_us: float
 
 
 def bare_loop(settings: Settings, topic: str, events: list[GeneratedEvent]) -> Timing:

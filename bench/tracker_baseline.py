@@ -28,7 +28,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from harness import broker
+from harness import SEED, Timing, broker
 
 from orderdesk.config import Settings, load_settings
 from orderdesk.kafka.clients import consumer_config, producer_config
@@ -36,7 +36,6 @@ from orderdesk.producer.generator import OrderGenerator
 from orderdesk.tracker.service import TrackerResult, TrackerService
 from orderdesk.tracker.stats import TrackerStats
 
-SEED = 2024
 PARTITIONS = 3
 
 
@@ -62,7 +61,7 @@ def fill_topic(settings: Settings, count: int) -> str:
     return topic
 
 
-def bare_loop(settings: Settings, topic: str, count: int) -> tuple[float, float]:
+def bare_loop(settings: Settings, topic: str, count: int) -> Timing:
     """Orders per second of consume + json.loads + commit per batch, and CPU µs per order."""
     consumer = Consumer(consumer_config(settings.kafka, f"bench-bare-{uuid.uuid4().hex[:8]}"))
     consumer.subscribe([topic])
@@ -98,23 +97,23 @@ def bare_loop(settings: Settings, topic: str, count: int) -> tuple[float, float]
         consumer.close()
     if seen < count:
         raise SystemExit(f"bare loop read {seen} of {count}")
-    return count / (last - first), (cpu_last - cpu_first) / count * 1e6
+    return Timing(count / (last - first), (cpu_last - cpu_first) / count * 1e6)
 
 
 def tracker_run(
     settings: Settings, topic: str, count: int, log_parent: str | None = None
-) -> tuple[float, float]:
+) -> Timing:
     """Orders per second of the tracker service, first message to last, timed from its stats,
     and the CPU µs per order of the thread running it."""
-    rate, cpu, result = tracker_run_handled(settings, topic, count, log_parent)
+    timing, result = tracker_run_handled(settings, topic, count, log_parent)
     if result.stats.valid != count:
         raise SystemExit(f"tracker validated {result.stats.valid} of {count}")
-    return rate, cpu
+    return timing
 
 
 def tracker_run_handled(
     settings: Settings, topic: str, count: int, log_parent: str | None = None
-) -> tuple[float, float, TrackerResult]:
+) -> tuple[Timing, TrackerResult]:
     """Like `tracker_run`, counting every order handled to the end: validated, or
     dead-lettered and acknowledged on the dead-letter topic. Also returns the result."""
     with tempfile.TemporaryDirectory(prefix="bench-tracker-", dir=log_parent) as log_dir:
@@ -138,7 +137,7 @@ def tracker_run_handled(
         # From the last sample before the first order to the first sample with them all.
         start = max((m for m in marks if m[2] == 0), default=marks[0])
         end = min((m for m in marks if m[2] >= count), key=lambda m: m[0])
-        return count / (end[0] - start[0]), (end[1] - start[1]) / count * 1e6, result
+        return Timing(count / (end[0] - start[0]), (end[1] - start[1]) / count * 1e6), result
 
 
 def tracker_settings(settings: Settings, topic: str, log_dir: Path) -> Settings:
@@ -187,12 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         bare_loop(settings, topic, args.count)  # warm-up: page cache, broker JIT
         bare, tracker, bare_cpu, tracker_cpu = [], [], [], []
         for _ in range(args.rounds):
-            rate, cpu = bare_loop(settings, topic, args.count)
-            bare.append(rate)
-            bare_cpu.append(cpu)
-            rate, cpu = tracker_run(settings, topic, args.count, args.log_parent)
-            tracker.append(rate)
-            tracker_cpu.append(cpu)
+            timing = bare_loop(settings, topic, args.count)
+            bare.append(timing.per_s)
+            bare_cpu.append(timing.cpu_us)
+            timing = tracker_run(settings, topic, args.count, args.log_parent)
+            tracker.append(timing.per_s)
+            tracker_cpu.append(timing.cpu_us)
             print(
                 f"bare {bare[-1]:,.0f}/s ({bare_cpu[-1]:.1f} µs CPU/order)  "
                 f"tracker {tracker[-1]:,.0f}/s ({tracker_cpu[-1]:.1f} µs CPU/order)",
