@@ -85,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orderdesk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not (args.producer or args.tracker):
+        from orderdesk.cli.xcb import xcb_problem
+
+        # Before Qt is imported: without these libraries Qt aborts the process.
+        problem = xcb_problem()
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return EXIT_USAGE
         from orderdesk.gui.app import run_gui
 
         # The app decides on the embedded broker itself, once the settings last chosen in
