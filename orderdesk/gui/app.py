@@ -110,7 +110,8 @@ def run_gui(
         producer = merged.producer.model_copy(update={"faulty_ratio": DEMO_FAULTY_RATIO})
         merged = merged.model_copy(update={"producer": producer})
     try:
-        window = MainWindow(merged, config_path, store, demo=demo)
+        notice = broker.notice if broker is not None else ""
+        window = MainWindow(merged, config_path, store, demo=demo, broker_notice=notice)
         window.show()
         previous = _close_on_signals(window)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import importlib
 import json
 import logging
@@ -161,6 +162,11 @@ class EmbeddedBanner(QFrame):
         layout.addWidget(self.connect_button)
         self.hide()
 
+    def show_notice(self, notice: str) -> None:
+        """The in-memory warning, and below it what this embedded broker cannot do."""
+        text = EMBEDDED_TEXT + (f"<br>{html.escape(notice)}" if notice else "")
+        self.label.setText(text)
+
 
 class ErrorBanner(QFrame):
     """A dismissable red bar at the top of the window for a service failure."""
@@ -214,9 +220,13 @@ class MainWindow(QMainWindow):
         tracker: ServiceFactory = tracker_factory,
         probe_interval_ms: int = PROBE_INTERVAL_MS,
         demo: bool = False,
+        broker_notice: str = "",
     ) -> None:
         super().__init__()
         self.settings = settings
+        #: What the embedded broker cannot do that a cluster does (the mock cluster's
+        #: limits), shown in its banner; "" for Tansu or a real cluster.
+        self.broker_notice = broker_notice
         #: OrderDesk started the embedded broker because none was configured: the window
         #: starts both services by itself, so orders flow with no other setup.
         self.demo = demo
@@ -459,6 +469,7 @@ class MainWindow(QMainWindow):
 
     def _show_broker_kind(self) -> None:
         embedded = self.settings.embedded
+        self.embedded_banner.show_notice(self.broker_notice if embedded else "")
         self.embedded_banner.setVisible(embedded)
         self.connection.embedded = embedded
         self.connection.setStatusTip(

@@ -123,6 +123,10 @@ def ensure_topics(
         try:
             future.result(timeout)
             created.append(name)
+        except TimeoutError:
+            # concurrent.futures' TimeoutError is an OSError: left alone, callers would take
+            # it for a file error. The mock cluster never answers CreateTopics.
+            log.warning("could not create topic %s: no answer within %g s", name, timeout)
         except KafkaException as exc:
             code = exc.args[0].code() if exc.args else None
             if code != KafkaError.TOPIC_ALREADY_EXISTS:

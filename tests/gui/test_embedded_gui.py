@@ -16,7 +16,7 @@ from orderdesk.config import APP_NAME, Settings
 from orderdesk.gui.app import DEMO_FAULTY_RATIO, ORGANIZATION, run_gui
 from orderdesk.gui.main_window import MainWindow
 from orderdesk.gui.settings.dialog import SettingsDialog
-from orderdesk.kafka.embedded import EmbeddedBrokerError, find_binary
+from orderdesk.kafka.embedded import BACKEND_ENV, MOCK_NOTICE, EmbeddedBrokerError, find_binary
 
 #: Nothing listens there.
 NOWHERE = "127.0.0.1:1"
@@ -134,11 +134,40 @@ def test_settings_dialog_says_embedded_and_saves_no_embedded_address(qtbot, tmp_
     assert result is not None and not result.embedded
 
 
-@needs_embedded
+def test_the_banner_says_what_the_mock_cluster_cannot_do(
+    qtbot, qsettings, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr("orderdesk.gui.main_window.PROBE_TIMEOUT", 0.5)
+    window = MainWindow(
+        _embedded_settings(tmp_path),
+        None,
+        qsettings,
+        probe_interval_ms=60_000,
+        broker_notice=MOCK_NOTICE,
+    )
+    qtbot.addWidget(window)
+    window.show()
+    text = window.embedded_banner.label.text()
+    assert "in memory only" in text
+    assert "mock cluster" in text and "4 partitions" in text and "about 3 s" in text
+    # On a real cluster the banner and its notice go.
+    kafka = window.settings.kafka.model_copy(update={"bootstrap_servers": NOWHERE})
+    window.apply_settings(window.settings.model_copy(update={"kafka": kafka}))
+    assert not window.embedded_banner.isVisible()
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+
+
 @pytest.mark.slow
-def test_demo_mode_shows_orders_flowing_with_no_setup(user_store, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", [pytest.param("tansu", marks=needs_embedded), "mock"])
+def test_demo_mode_shows_orders_flowing_with_no_setup(
+    user_store, tmp_path: Path, monkeypatch, backend: str
+) -> None:
     """No broker configured, none answering: run_gui starts the embedded broker and both
-    services, and the dashboard counts orders through the tracker."""
+    services, the dashboard counts orders through the tracker and the dead-letter desk
+    shows the bad ones. On the mock cluster (forced here as Windows gets it), the banner
+    says what the mock cannot do."""
+    monkeypatch.setenv(BACKEND_ENV, backend)
     tag = uuid.uuid4().hex[:8]
     # Not configured by the user (bootstrap_configured=False), and nothing answers there.
     settings = Settings(
@@ -160,9 +189,12 @@ def test_demo_mode_shows_orders_flowing_with_no_setup(user_store, tmp_path: Path
         except StopIteration:
             return
         received = window.dashboard.counters["received"].text().replace(",", "")
-        if (received.isdigit() and int(received) > 0) or waited[0] > 300:
+        letters = window.dlq_inbox.model.rowCount()
+        if (received.isdigit() and int(received) > 0 and letters > 0) or waited[0] > 300:
             poll.stop()
             seen["received"] = int(received) if received.isdigit() else 0
+            seen["letters"] = letters
+            seen["banner_text"] = window.embedded_banner.label.text()
             seen["embedded"] = window.settings.embedded
             seen["banner"] = window.embedded_banner.isVisible()
             seen["indicator"] = window.connection.text()
@@ -175,6 +207,8 @@ def test_demo_mode_shows_orders_flowing_with_no_setup(user_store, tmp_path: Path
     assert run_gui(settings, None, bootstrap_configured=False) == 0
     assert seen["errors"] == []
     assert seen["received"] > 0
+    assert seen["letters"] > 0  # the dead-letter desk reads from the embedded broker
+    assert ("mock cluster" in str(seen["banner_text"])) == (backend == "mock")
     assert seen["embedded"] and seen["banner"]
     assert "embedded, in memory only" in str(seen["indicator"])
     assert seen["faulty_ratio"] == DEMO_FAULTY_RATIO  # the dead-letter path shows too

@@ -42,11 +42,16 @@ EDITED_KEYS = (
 
 def leave_embedded(settings: Settings) -> Settings:
     """`settings` for a real cluster: not embedded, without the embedded broker's client tweaks."""
-    from orderdesk.kafka.embedded import CONSUMER_PROPERTIES, PRODUCER_PROPERTIES
+    from orderdesk.kafka.embedded import (
+        CONSUMER_PROPERTIES,
+        MOCK_CONSUMER_PROPERTIES,
+        PRODUCER_PROPERTIES,
+    )
 
     kafka = settings.kafka
+    tweaks = (CONSUMER_PROPERTIES, MOCK_CONSUMER_PROPERTIES)
     consumer = {
-        k: v for k, v in kafka.consumer_properties.items() if CONSUMER_PROPERTIES.get(k) != v
+        k: v for k, v in kafka.consumer_properties.items() if all(t.get(k) != v for t in tweaks)
     }
     producer = {
         k: v for k, v in kafka.producer_properties.items() if PRODUCER_PROPERTIES.get(k) != v
