@@ -19,6 +19,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from orderdesk.config import KafkaSettings
 from orderdesk.deadletters.entries import DeadLetterEntry, entry_from_record
 from orderdesk.kafka.clients import BrokerUnavailable, make_consumer
+from orderdesk.kafka.errors import error_text
 
 log = logging.getLogger("orderdesk.deadletters")
 
@@ -156,7 +157,7 @@ class DeadLetterReader:
                 if first:
                     raise BrokerUnavailable(
                         f"no answer from Kafka at {self.kafka.bootstrap_servers} "
-                        f"within {self.kafka.connect_timeout:g} s ({exc})"
+                        f"within {self.kafka.connect_timeout:g} s ({error_text(exc)})"
                     ) from None
                 return []
         topic = meta.topics.get(self.topic)

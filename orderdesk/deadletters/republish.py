@@ -45,6 +45,7 @@ from orderdesk.deadletters.entries import DeadLetterEntry
 from orderdesk.deadletters.ledger import ReplayLedger, ReplayRecord
 from orderdesk.domain import headers as hdr
 from orderdesk.kafka.clients import BrokerUnavailable, describe_cluster, make_producer
+from orderdesk.kafka.errors import error_text
 
 
 class Outcome(StrEnum):
@@ -306,7 +307,7 @@ class Republisher:
                 )
                 break
             except KafkaException as exc:
-                settle(ReplayResult(entry.id, Outcome.FAILED, target, str(exc)))
+                settle(ReplayResult(entry.id, Outcome.FAILED, target, error_text(exc)))
                 return
             except BufferError:
                 # The local queue is full: serve delivery reports to make room, then retry.

@@ -11,6 +11,7 @@ from orderdesk.kafka.clients import (
     make_producer,
     producer_config,
 )
+from orderdesk.kafka.errors import error_text
 
 __all__ = [
     "BrokerUnavailable",
@@ -19,6 +20,7 @@ __all__ = [
     "consumer_config",
     "describe_cluster",
     "ensure_topics",
+    "error_text",
     "make_consumer",
     "make_producer",
     "producer_config",

@@ -11,6 +11,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from orderdesk.config import KafkaSettings, TopicSettings
+from orderdesk.kafka.errors import error_text
 
 log = logging.getLogger("orderdesk.kafka")
 #: librdkafka's own log lines, when a client is given it as `logger`, instead of raw stderr;
@@ -87,7 +88,7 @@ def describe_cluster(kafka: KafkaSettings, timeout: float | None = None) -> Clus
     except KafkaException as exc:
         raise BrokerUnavailable(
             f"no answer from Kafka at {kafka.bootstrap_servers} within {timeout:g} s "
-            f"({_kafka_error_text(exc)})"
+            f"({error_text(exc)})"
         ) from None
     return ClusterInfo(
         bootstrap_servers=kafka.bootstrap_servers,
@@ -130,10 +131,5 @@ def ensure_topics(
         except KafkaException as exc:
             code = exc.args[0].code() if exc.args else None
             if code != KafkaError.TOPIC_ALREADY_EXISTS:
-                log.warning("could not create topic %s: %s", name, _kafka_error_text(exc))
+                log.warning("could not create topic %s: %s", name, error_text(exc))
     return created
-
-
-def _kafka_error_text(exc: KafkaException) -> str:
-    err = exc.args[0] if exc.args else None
-    return err.str() if isinstance(err, KafkaError) else str(exc)

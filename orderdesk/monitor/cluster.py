@@ -31,6 +31,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from orderdesk.config import KafkaSettings, Settings
 from orderdesk.kafka import admin_client
+from orderdesk.kafka.errors import error_text
 from orderdesk.monitor.series import KeyedSeries, RingBuffer, window_delta, window_rate
 
 #: Seconds over which rates are worked out.
@@ -150,7 +151,7 @@ class ClusterReader:
             return ClusterSample(
                 at=now,
                 wall=time.time(),
-                error=f"no answer from Kafka at {self.kafka.bootstrap_servers}: {_text(exc)}",
+                error=f"no answer from Kafka at {self.kafka.bootstrap_servers}: {error_text(exc)}",
             )
         parts = {}
         for name in (self.topic, self.dlq_topic):
@@ -214,7 +215,7 @@ class ClusterReader:
             for tp, future in highs.items():
                 orders[tp.partition] = (low_by_part.get(tp.partition, 0), future.result().offset)
         except KafkaException as exc:
-            errors.append(f"cannot read end offsets: {_text(exc)}")
+            errors.append(f"cannot read end offsets: {error_text(exc)}")
             return {}, {}
         return orders, dlq
 
@@ -222,7 +223,7 @@ class ClusterReader:
         try:
             result = future.result()
         except KafkaException as exc:
-            errors.append(f"cannot read the group's offsets: {_text(exc)}")
+            errors.append(f"cannot read the group's offsets: {error_text(exc)}")
             return {}
         return {
             tp.partition: tp.offset
@@ -237,7 +238,7 @@ class ClusterReader:
             err = exc.args[0] if exc.args else None
             if isinstance(err, KafkaError) and err.code() == KafkaError.GROUP_ID_NOT_FOUND:
                 return (), "DEAD"
-            errors.append(f"cannot describe group {self.group}: {_text(exc)}")
+            errors.append(f"cannot describe group {self.group}: {error_text(exc)}")
             return (), "UNKNOWN"
         members = []
         for m in group.members:
@@ -386,8 +387,3 @@ class PipelineSeries:
             wall=sample.wall,
             error=sample.error,
         )
-
-
-def _text(exc: KafkaException) -> str:
-    err = exc.args[0] if exc.args else None
-    return err.str() if isinstance(err, KafkaError) else str(exc)

@@ -28,6 +28,7 @@ from orderdesk.kafka.clients import (
     librdkafka_log,
     make_producer,
 )
+from orderdesk.kafka.errors import error_text
 from orderdesk.producer.generator import GeneratedEvent, OrderGenerator
 from orderdesk.producer.stats import ProducerStats
 from orderdesk.service.base import LogCallback, RateMeter, Service, ServiceError
@@ -192,7 +193,7 @@ class ProducerService(Service[ProducerStats]):
                 },
             )
         except (KafkaException, ValueError, TypeError) as exc:
-            raise ConfigError(f"Kafka producer configuration: {_error_text(exc)}") from None
+            raise ConfigError(f"Kafka producer configuration: {error_text(exc)}") from None
         try:
             created = ensure_topics(s.kafka, [topic], s.topics)
         except BrokerUnavailable as exc:
@@ -208,7 +209,7 @@ class ProducerService(Service[ProducerStats]):
         try:
             self._produce(producer, generator, topic)
         except KafkaException as exc:
-            error = f"cannot produce to {topic}: {_error_text(exc)}"
+            error = f"cannot produce to {topic}: {error_text(exc)}"
             self.log(LogLevel.ERROR, error)
         except BaseException:
             # Whatever went wrong here, what is in flight still deserves its delivery.
@@ -303,8 +304,3 @@ class ProducerService(Service[ProducerStats]):
                 f"{remaining} events still unconfirmed after {timeout:g} s",
             )
         return remaining
-
-
-def _error_text(exc: BaseException) -> str:
-    err = exc.args[0] if exc.args else None
-    return err.str() if isinstance(err, KafkaError) else str(exc)

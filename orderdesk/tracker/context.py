@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message
+from confluent_kafka import Consumer, Message
 
 from orderdesk.audit.writer import AuditWriter
 from orderdesk.config import Settings
@@ -77,8 +77,3 @@ class TrackerContext:
         self._recent_errors[key] = now
         self.log(level, message, error=error, **metadata)
         return True
-
-
-def error_text(exc: KafkaException) -> str:
-    err = exc.args[0] if exc.args else None
-    return err.str() if isinstance(err, KafkaError) else str(exc)

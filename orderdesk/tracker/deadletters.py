@@ -19,7 +19,8 @@ from orderdesk.deadletters.letter import (
     build_dead_letter,
 )
 from orderdesk.domain import AuditEvent, LogLevel, Order
-from orderdesk.tracker.context import TrackerContext, error_text
+from orderdesk.kafka.errors import error_text
+from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.partitions import Partition
 
 

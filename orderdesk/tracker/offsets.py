@@ -10,8 +10,9 @@ from __future__ import annotations
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from orderdesk.domain import LogLevel
+from orderdesk.kafka.errors import error_text
 from orderdesk.service.jsonl import JsonLinesWriter
-from orderdesk.tracker.context import TrackerContext, error_text
+from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.deadletters import DeadLetterPath
 
 

@@ -25,9 +25,10 @@ from orderdesk.deadletters.letter import DeadLetterProducer
 from orderdesk.domain import LogEntry, LogLevel
 from orderdesk.kafka import BrokerUnavailable, ensure_topics, make_consumer
 from orderdesk.kafka.clients import librdkafka_log
+from orderdesk.kafka.errors import error_text
 from orderdesk.service.base import RateMeter, Service, ServiceError
 from orderdesk.service.techlog import TRACKER_LOG, TechnicalLogWriter
-from orderdesk.tracker.context import TrackerContext, error_text
+from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.deadletters import DeadLetterPath
 from orderdesk.tracker.downstream import Downstream, StockReservation
 from orderdesk.tracker.drain import Drain
@@ -217,8 +218,7 @@ class TrackerService(Service[TrackerStats]):
                 self.settings, self._letters.on_delivery, **common
             )
         except (KafkaException, ValueError, TypeError) as exc:
-            text = error_text(exc) if isinstance(exc, KafkaException) else str(exc)
-            raise ConfigError(f"Kafka client configuration: {text}") from None
+            raise ConfigError(f"Kafka client configuration: {error_text(exc)}") from None
 
     def _on_client_error(self, err: KafkaError) -> None:
         """librdkafka's error callback: fatal errors end the run, others are reported."""
