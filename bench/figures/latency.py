@@ -47,7 +47,9 @@ def service_latency(settings: Settings, rate: float, count: int) -> list[float]:
 
         def downstream(order: Order) -> None:
             # Called by the tracker right after parsing and validating, before the audit.
-            latencies.append(now() - order.metadata.timestamp.timestamp())
+            created = order.metadata.created_at
+            if created is not None:
+                latencies.append(now() - created.timestamp())
 
         assigned = threading.Event()
 

@@ -1,19 +1,40 @@
 """The order event: one self-contained JSON document per Kafka message.
 
+The original system decodes each payload with Go's `encoding/json` into typed fields and
+then validates it; OrderDesk reads payloads the same way (docs/contract.md has the details):
+
+- JSON types are checked, never converted: a string, float or boolean where an integer
+  belongs, a string where a number belongs, a number where a string belongs, an integer
+  outside 64 bits: the payload is not an order.
+- A missing field or a `null` reads as the field's zero value ("" / 0 / false / empty list
+  / all-zero object), so `"items": null` breaks "at least one item" while
+  `"inventory_status": null` is fine. Keys match field names exactly or, failing that,
+  case-insensitively, as in Go.
+- Deliberately stricter than the original: invalid UTF-8 and lone surrogates are refused
+  (Go replaces them with U+FFFD). NaN and Infinity are not JSON; both refuse them.
+
 Parsing is split in two steps that map to the two non-retryable failure reasons:
-`Order.model_validate_json` (pydantic's Rust parser) decides whether the payload is an
-order at all, and `Order.violations()` checks the business rules of the domain contract.
-`parse_order` runs both and raises the matching error.
+`parse_order_shape` decides whether the payload is an order at all, and
+`Order.violations()` checks the business rules of the domain contract. `parse_order` runs
+both and raises the matching error; no payload makes either raise anything else.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Annotated, Any, ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import from_json
 
 from orderdesk.domain.failures import DeserializationError, OrderValidationError
+from orderdesk.domain.jsontext import (
+    JsonTextError,
+    describe_invalid,
+    flatten_deep_values,
+    non_finite_problem,
+)
 
 SCHEMA_VERSION = "1.0"
 EVENT_ORDER_CREATED = "order.created"
@@ -22,34 +43,116 @@ CONTENT_TYPE = "application/json"
 #: Sums may differ by rounding; anything beyond a cent is an error.
 MONEY_TOLERANCE = 0.01
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+#: The original's rule (Go RE2, where `$` is the end of the text), over the whole string.
+_EMAIL = re.compile(r"[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}")
+
+#: What Go's strings.TrimSpace trims: Unicode White_Space. Python's str.strip() would also
+#: trim U+001C..U+001F, which are not white space for Go (nor for Unicode).
+_GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+#: Go's `int` on the 64-bit platforms the original runs on.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+def is_blank(text: str) -> bool:
+    """True when `text` is empty once Unicode white space is trimmed (Go's TrimSpace)."""
+    return not text.strip(_GO_SPACE)
+
+
+def _fold(key: str) -> str:
+    # Go's encoding/json falls back to a case-insensitive match (bytes.EqualFold, simple
+    # Unicode folding): for ASCII field names that is lower case plus KELVIN SIGN -> k
+    # (str.lower does that one) and LATIN SMALL LETTER LONG S -> s.
+    return key.lower().replace("\u017f", "s")
 
 
 class _Model(BaseModel):
-    # Unknown fields are ignored so that newer producers do not break older trackers.
-    # NaN and infinities would slip past every sum check (comparisons with NaN are false).
-    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+    """A Go struct: typed fields, each with its zero value when the payload has none."""
+
+    # Strict: JSON types are checked, not converted. NaN and infinities would slip past
+    # every sum check (comparisons with NaN are false). Unknown fields are kept (and never
+    # checked) so that the reader can tell whether one names a field case-insensitively.
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True, allow_inf_nan=False)
+
+    #: Field names by their case-folded form.
+    _folded: ClassVar[dict[str, str]] = {}
+    #: The model class of each field that holds an object or a list of objects.
+    _nested: ClassVar[dict[str, type[_Model]]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._folded = {_fold(name): name for name in cls.model_fields}
+        cls._nested = {}
+        for name, info in cls.model_fields.items():
+            inner = get_args(info.annotation) or (info.annotation,)
+            if isinstance(inner[0], type) and issubclass(inner[0], _Model):
+                cls._nested[name] = inner[0]
+
+    def _names_a_field_by_case(self) -> bool:
+        extra = self.__pydantic_extra__
+        return bool(extra) and any(_fold(key) in self._folded for key in extra)
+
+    @classmethod
+    def _as_go_decodes(cls, data: Any) -> Any:
+        """What encoding/json sets from the parsed JSON `data`, as input for this model.
+
+        `null` leaves a field (or a whole object) at its zero value; a key that names no
+        field exactly may name one case-insensitively, and the last key for a field wins;
+        other keys are ignored. Values of the wrong type are left for pydantic to report.
+        """
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            return data
+        decoded: dict[str, Any] = {}
+        for key, value in data.items():
+            name = key if key in cls.model_fields else cls._folded.get(_fold(key))
+            if name is None or value is None:
+                continue
+            nested = cls._nested.get(name)
+            if nested is None:
+                decoded[name] = value
+            elif isinstance(value, list):
+                decoded[name] = [nested._as_go_decodes(element) for element in value]
+            else:
+                decoded[name] = nested._as_go_decodes(value)
+        return decoded
 
 
 class OrderItem(_Model):
-    item_id: str
-    item_name: str
-    quantity: int
-    unit_price: float
-    total_price: float
+    item_id: str = ""
+    item_name: str = ""
+    quantity: Int64 = 0
+    unit_price: float = 0.0
+    total_price: float = 0.0
 
 
 class OrderMetadata(_Model):
-    timestamp: datetime
-    version: str
-    event_type: str
-    source: str
-    correlation_id: str
+    #: ISO 8601 UTC by the contract, but a string to the original: it never parses it.
+    timestamp: str = ""
+    version: str = ""
+    event_type: str = ""
+    source: str = ""
+    correlation_id: str = ""
+
+    @property
+    def created_at(self) -> datetime | None:
+        """`timestamp` as an aware datetime, or None when it is not ISO 8601 with a zone."""
+        try:
+            when = datetime.fromisoformat(self.timestamp)
+        except ValueError:
+            return None
+        return when if when.tzinfo is not None else None
 
 
 class CustomerInfo(_Model):
-    customer_id: str
-    name: str
+    customer_id: str = ""
+    name: str = ""
     email: str = ""
     phone: str = ""
     address: str = ""
@@ -57,40 +160,53 @@ class CustomerInfo(_Model):
 
 
 class InventoryStatus(_Model):
-    item_id: str
-    item_name: str
-    available_qty: int
-    reserved_qty: int
-    unit_price: float
-    in_stock: bool
-    warehouse: str
+    item_id: str = ""
+    item_name: str = ""
+    available_qty: Int64 = 0
+    reserved_qty: Int64 = 0
+    unit_price: float = 0.0
+    in_stock: bool = False
+    warehouse: str = ""
 
 
 class Order(_Model):
-    order_id: str
-    sequence: int
-    status: str
-    items: list[OrderItem]
-    sub_total: float
-    tax: float
-    shipping_fee: float
-    total: float
-    currency: str
-    payment_method: str
-    shipping_address: str
-    metadata: OrderMetadata
-    customer_info: CustomerInfo
+    order_id: str = ""
+    sequence: Int64 = 0
+    status: str = ""
+    items: list[OrderItem] = []
+    sub_total: float = 0.0
+    tax: float = 0.0
+    shipping_fee: float = 0.0
+    total: float = 0.0
+    currency: str = ""
+    payment_method: str = ""
+    shipping_address: str = ""
+    metadata: OrderMetadata = OrderMetadata()
+    customer_info: CustomerInfo = CustomerInfo()
     inventory_status: list[InventoryStatus] = []
+
+    def has_case_folded_keys(self) -> bool:
+        """Whether a key the model kept as unknown names one of its fields by case only."""
+        for part in (self, self.metadata, self.customer_info, *self.items, *self.inventory_status):
+            if part.__pydantic_extra__ and part._names_a_field_by_case():
+                return True
+        return False
 
     def violations(self) -> list[str]:
         """Every business rule this order breaks, each naming its field; empty when valid."""
+        try:
+            return self._violations()
+        except (ArithmeticError, ValueError) as exc:  # defensive: fields are bounded
+            return [f"the order's amounts cannot be checked: {exc}"]
+
+    def _violations(self) -> list[str]:
         found: list[str] = []
         for name in ("order_id", "status"):
-            if not getattr(self, name).strip():
+            if is_blank(getattr(self, name)):
                 found.append(f"{name} is required")
-        if not self.customer_info.customer_id.strip():
+        if is_blank(self.customer_info.customer_id):
             found.append("customer_info.customer_id is required")
-        if not self.customer_info.name.strip():
+        if is_blank(self.customer_info.name):
             found.append("customer_info.name is required")
         if self.sequence <= 0:
             found.append(f"sequence must be > 0, got {self.sequence}")
@@ -99,15 +215,16 @@ class Order(_Model):
         items_sum = 0.0
         for i, item in enumerate(self.items):
             where = f"items[{i}]"
-            if not item.item_id.strip():
+            if is_blank(item.item_id):
                 found.append(f"{where}.item_id is required")
-            if not item.item_name.strip():
+            if is_blank(item.item_name):
                 found.append(f"{where}.item_name is required")
             if item.quantity <= 0:
                 found.append(f"{where}.quantity must be > 0, got {item.quantity}")
             if item.unit_price < 0:
                 found.append(f"{where}.unit_price must be >= 0, got {item.unit_price:.2f}")
-            expected = item.quantity * item.unit_price
+            # As the original: float64(quantity) * unit_price (an int64 always converts).
+            expected = float(item.quantity) * item.unit_price
             if abs(item.total_price - expected) > MONEY_TOLERANCE:
                 found.append(
                     f"{where}.total_price: expected {expected:.2f} "
@@ -127,9 +244,50 @@ class Order(_Model):
                 f"got {self.total:.2f}"
             )
         email = self.customer_info.email
-        if email and not _EMAIL.match(email):
+        if email and not _EMAIL.fullmatch(email):
             found.append(f"customer_info.email is not an e-mail address: {email!r}")
         return found
+
+
+_EXPECTED = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "an array",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+}
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a fraction" if value == value else "NaN"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _detail_text(detail: Any) -> str:
+    kind = detail["type"]
+    value = detail.get("input")
+    if kind in ("less_than_equal", "greater_than_equal") and isinstance(value, int):
+        return f"integer {value} does not fit in 64 bits"
+    if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+        return "integer too large for a 64-bit float"
+    if kind == "finite_number":
+        return "number out of range for a 64-bit float"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_json_kind(value)}"
+    return str(detail["msg"])
 
 
 def describe_shape_error(error: ValidationError, limit: int = 3) -> str:
@@ -137,27 +295,84 @@ def describe_shape_error(error: ValidationError, limit: int = 3) -> str:
     parts = []
     for detail in error.errors(include_url=False)[:limit]:
         loc = ".".join(str(p) for p in detail["loc"]) or "payload"
-        parts.append(f"{loc}: {detail['msg']}")
+        parts.append(f"{loc}: {_detail_text(detail)}")
     more = error.error_count() - limit
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)
 
 
+#: Deeper than any place the order model reads (order, items, item, field value) and well
+#: within pydantic's parser limit of 200 levels.
+_KEEP_DEPTH = 16
+
+
 def parse_order_shape(payload: bytes | str | None) -> Order:
     """Parse a payload into an `Order` without checking business rules.
 
-    Raises `DeserializationError` when the payload is not an order at all.
+    Raises `DeserializationError` when the payload is not an order at all, and nothing
+    else, whatever the payload holds.
     """
     if payload is None:
         raise DeserializationError("payload is null (tombstone)")
     if not payload:
         raise DeserializationError("payload is empty")
+    if isinstance(payload, str):
+        try:
+            raw = payload.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            code = ord(payload[exc.start])
+            raise DeserializationError(
+                f"not valid JSON: lone surrogate U+{code:04X} in the text: not Unicode text"
+            ) from None
+    else:
+        raw = bytes(payload)
     try:
-        return Order.model_validate_json(payload)
+        return _read(raw)
+    except DeserializationError:
+        raise
+    except Exception as exc:  # a reader bug must still end as a verdict, never a crash
+        raise DeserializationError(f"not an order: unreadable ({type(exc).__name__})") from None
+
+
+def _read(raw: bytes) -> Order:
+    try:
+        order = Order.model_validate_json(raw)
     except ValidationError as exc:
-        if any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
-            raise DeserializationError(f"not valid JSON: {_json_reason(exc)}") from None
+        details = exc.errors(include_url=False)
+        if details[0]["type"] == "json_invalid":
+            return _read_invalid(raw, str(details[0]["msg"]).removeprefix("Invalid JSON: "))
+        # A null, or a wrong type: decide by Go's rules.
+        return _read_as_go(raw)
+    if order.has_case_folded_keys():
+        return _read_as_go(raw)
+    # pydantic's parser takes NaN and Infinity in fields the order does not know.
+    if b"NaN" in raw or b"Infinity" in raw:
+        problem = non_finite_problem(raw)
+        if problem:
+            raise DeserializationError(f"not valid JSON: {problem}")
+    return order
+
+
+def _read_invalid(raw: bytes, message: str) -> Order:
+    if not message.startswith("recursion limit exceeded"):
+        raise DeserializationError(f"not valid JSON: {describe_invalid(raw, message)}")
+    # Deep nesting (pydantic's parser stops at 200 levels, Go's at 10,000): check the whole
+    # text without recursion, cut what lies too deep to matter, and read the rest.
+    try:
+        flat = flatten_deep_values(raw, _KEEP_DEPTH)
+    except JsonTextError as problem:
+        raise DeserializationError(f"not valid JSON: {problem}") from None
+    return _read(flat)
+
+
+def _read_as_go(raw: bytes) -> Order:
+    problem = non_finite_problem(raw)  # NaN in a number field: not JSON at all
+    if problem:
+        raise DeserializationError(f"not valid JSON: {problem}")
+    try:
+        return Order.model_validate(Order._as_go_decodes(from_json(raw)))
+    except ValidationError as exc:
         raise DeserializationError(f"not an order: {describe_shape_error(exc)}") from None
 
 
@@ -172,8 +387,3 @@ def parse_order(payload: bytes | str | None) -> Order:
     if problems:
         raise OrderValidationError(problems)
     return order
-
-
-def _json_reason(exc: ValidationError) -> str:
-    msg = exc.errors(include_url=False)[0]["msg"]
-    return msg.removeprefix("Invalid JSON: ")

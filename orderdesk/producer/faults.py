@@ -80,7 +80,7 @@ def break_value(value: bytes, fault: FaultKind, rng: random.Random) -> bytes:
         if shape == 0:
             return _dumps([order])
         if shape == 1:
-            del order["customer_info"]
+            order["sequence"] = str(order["sequence"])  # a string where an integer belongs
             return _dumps(order)
         order["items"][0]["quantity"] = "two"
         return _dumps(order)

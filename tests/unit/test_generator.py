@@ -77,7 +77,7 @@ def test_an_order_is_valid_self_contained_and_described_by_its_headers() -> None
     assert order.metadata.correlation_id == event.correlation_id
     assert order.metadata.event_type == EVENT_ORDER_CREATED
     assert order.metadata.version == SCHEMA_VERSION
-    assert order.metadata.timestamp == datetime.fromtimestamp(FIXED_CLOCK, UTC)
+    assert order.metadata.created_at == datetime.fromtimestamp(FIXED_CLOCK, UTC)
     assert event.key == order.customer_info.customer_id.encode()
     assert order.customer_info.name and order.customer_info.phone
     assert order.customer_info.loyalty_level in {"bronze", "silver", "gold", "platinum"}

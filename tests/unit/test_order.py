@@ -32,7 +32,8 @@ def test_valid_order_parses() -> None:
     order = parse_order(payload(VALID_ORDER))
     assert order.order_id == VALID_ORDER["order_id"]
     assert order.items[1].total_price == 15.5
-    assert order.metadata.timestamp.tzinfo is not None
+    assert order.metadata.created_at is not None
+    assert order.metadata.created_at.tzinfo is not None
 
 
 def test_round_trip_keeps_every_field() -> None:
@@ -51,7 +52,6 @@ def test_round_trip_keeps_every_field() -> None:
         (b"\xff\xfe\x00garbage", "not valid JSON"),
         (b"[1, 2, 3]", "not an order"),
         (b'"just a string"', "not an order"),
-        (b'{"hello": "world"}', "order_id"),
     ],
 )
 def test_payloads_that_are_not_orders_are_deserialization_errors(
@@ -67,7 +67,7 @@ def test_payloads_that_are_not_orders_are_deserialization_errors(
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_amounts_are_not_orders(number: str) -> None:
     text = json.dumps(VALID_ORDER).replace('"total": 45.1', f'"total": {number}')
-    with pytest.raises(DeserializationError, match="total"):
+    with pytest.raises(DeserializationError, match="NaN and Infinity are not JSON numbers"):
         parse_order(text.encode())
 
 
@@ -78,11 +78,11 @@ def test_wrong_type_names_the_field() -> None:
         parse_order(payload(data))
 
 
-def test_missing_nested_field_is_a_shape_error() -> None:
+def test_a_missing_field_reads_as_its_zero_value_as_in_go() -> None:
     data = order_dict()
     del data["customer_info"]["customer_id"]
-    with pytest.raises(DeserializationError, match=r"customer_info\.customer_id"):
-        parse_order(payload(data))
+    assert "customer_info.customer_id is required" in rejection(data)
+    assert "order_id is required" in rejection({"hello": "world"})
 
 
 @pytest.mark.parametrize("field", ["order_id", "status"])
