@@ -31,7 +31,8 @@ from orderdesk.deadletters.entries import DeadLetterEntry
 from orderdesk.deadletters.ledger import ReplayLedger
 from orderdesk.deadletters.reader import read_entries
 from orderdesk.deadletters.republish import ReplayRequest, ReplayResult, Republisher
-from orderdesk.domain import FailureReason, OrderValidationError, ProcessingFailure, parse_order
+from orderdesk.domain import FailureReason
+from orderdesk.domain.text import order_problems, plural, pretty_json
 from orderdesk.kafka.clients import BrokerUnavailable
 
 PROG = "orderdesk dlq"
@@ -240,7 +241,7 @@ def format_entry(entry: DeadLetterEntry) -> str:
     if entry.consumer_group:
         lines.append(f"consumer group:   {entry.consumer_group}")
     lines.append("\npayload:")
-    lines.append(_indent(pretty_payload(entry.original_payload)))
+    lines.append(_indent(pretty_json(entry.original_payload)))
     if entry.error_stack:
         lines.append("\nstack:")
         lines.append(_indent(entry.error_stack))
@@ -249,14 +250,6 @@ def format_entry(entry: DeadLetterEntry) -> str:
         shown = "" if value is None else value.replace("\n", "\n    ")
         lines.append(f"  {key}: {shown}")
     return "\n".join(lines)
-
-
-def pretty_payload(text: str) -> str:
-    """Indented JSON when the payload is JSON, else the text as it is."""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
 
 
 def _republish(settings: Settings, args: argparse.Namespace) -> int:
@@ -279,7 +272,7 @@ def _republish(settings: Settings, args: argparse.Namespace) -> int:
         # Checked before reading anything, so a script learns at once that it must say --yes.
         print(
             f"{PROG}: error: not confirmed: without a terminal to ask on, pass --yes "
-            f"to republish {len(args.ids)} message(s)",
+            f"to republish {plural(len(args.ids), 'message')}",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -296,16 +289,16 @@ def _republish(settings: Settings, args: argparse.Namespace) -> int:
     if not requests:
         return EXIT_FAILURE
     if payload is not None:
-        problem = order_problem(payload)
-        if problem:
+        problems = order_problems(payload)
+        if problems:
             print(
-                f"{PROG}: warning: the payload is still not a valid order: {problem}",
+                f"{PROG}: warning: the payload is still not a valid order: {'; '.join(problems)}",
                 file=sys.stderr,
             )
     if not args.yes:
         targets = ", ".join(sorted({r.topic or "?" for r in requests}))
         try:
-            answer = input(f"Republish {len(requests)} message(s) to {targets}? [y/N] ")
+            answer = input(f"Republish {plural(len(requests), 'message')} to {targets}? [y/N] ")
         except EOFError:
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
@@ -322,17 +315,6 @@ def _republish(settings: Settings, args: argparse.Namespace) -> int:
         republisher.close()
     print(summary.text() + (f", {missing} not found" if missing else ""))
     return EXIT_OK if summary.ok and not missing else EXIT_FAILURE
-
-
-def order_problem(payload: bytes | str) -> str | None:
-    """What is still wrong with a payload as an order, or None when it is valid."""
-    try:
-        parse_order(payload)
-    except OrderValidationError as exc:
-        return "; ".join(exc.violations)
-    except ProcessingFailure as exc:
-        return exc.message
-    return None
 
 
 def _one_line(text: str, width: int) -> str:

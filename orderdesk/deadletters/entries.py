@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from orderdesk.domain import DeadLetterMessage, FailureReason
 from orderdesk.domain import headers as hdr
+from orderdesk.domain.text import from_millis
 
 SOURCE_ORDERDESK = "orderdesk"
 SOURCE_SPRING = "spring"
@@ -229,7 +230,7 @@ def entry_from_record(
 ) -> DeadLetterEntry:
     """Build an entry from the parts of a dead-letter record (no Kafka client needed)."""
     headers = tuple(headers or ())
-    record_time = _from_millis(timestamp_ms)
+    record_time = from_millis(timestamp_ms)
     names = {k for k, _ in headers}
     if value is not None and (hdr.DLQ_ID in names or _looks_like_orderdesk(value)):
         try:
@@ -365,7 +366,7 @@ def _from_spring(record: _ForeignRecord) -> DeadLetterEntry:
         original_topic=record.text(SPRING_ORIGINAL_TOPIC),
         original_partition=_big_endian(raw(SPRING_ORIGINAL_PARTITION)),
         original_offset=_big_endian(raw(SPRING_ORIGINAL_OFFSET)),
-        original_timestamp=_from_millis(_big_endian(raw(SPRING_ORIGINAL_TIMESTAMP))),
+        original_timestamp=from_millis(_big_endian(raw(SPRING_ORIGINAL_TIMESTAMP))),
         failure_reason=reason_for_exception(fqcn or "", message),
         error_message=message,
         error_stack=record.text(SPRING_EXCEPTION_STACKTRACE) or "",
@@ -475,12 +476,6 @@ def _int_text(text: str | None) -> int | None:
 
 def _text(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", errors="backslashreplace")
-
-
-def _from_millis(ms: int | None) -> datetime | None:
-    if ms is None or ms <= 0:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def _header_display(value: bytes | None) -> str | None:

@@ -21,6 +21,7 @@ from confluent_kafka import KafkaError, Message
 from orderdesk.config import Settings
 from orderdesk.domain import CONTENT_TYPE, DeadLetterMessage, FailureReason, decode_payload
 from orderdesk.domain import headers as h
+from orderdesk.domain.text import from_millis
 from orderdesk.kafka import make_producer
 
 #: Largest dead-letter value written; librdkafka refuses messages over 1,000,000 bytes by
@@ -63,9 +64,7 @@ class DeadLetter:
 
 def message_timestamp(msg: Message) -> datetime | None:
     kind, ms = msg.timestamp()
-    if kind == 0 or ms is None or ms < 0:  # TIMESTAMP_NOT_AVAILABLE
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC)
+    return None if kind == 0 else from_millis(ms)  # 0: TIMESTAMP_NOT_AVAILABLE
 
 
 def build_dead_letter(

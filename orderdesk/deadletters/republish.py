@@ -44,6 +44,7 @@ from orderdesk.config import Settings
 from orderdesk.deadletters.entries import DeadLetterEntry
 from orderdesk.deadletters.ledger import ReplayLedger, ReplayRecord
 from orderdesk.domain import headers as hdr
+from orderdesk.domain.text import plural
 from orderdesk.kafka.clients import BrokerUnavailable, describe_cluster, make_producer
 from orderdesk.kafka.errors import error_text
 
@@ -157,11 +158,15 @@ class Republisher:
             return f"target topic {target} does not exist"
         previous = self.ledger.replay_count(entry.dlq_topic, entry.id)
         if previous and not again:
-            return f"already republished {previous} time(s); use 'again' to republish it again"
+            return (
+                f"already republished {plural(previous, 'time')}; to republish it anyway, "
+                "pass --again (in the desk: tick Again)"
+            )
         if entry.replay_of and not request.edited and target == entry.original_topic and not again:
             return (
                 f"this dead letter is the replay of {entry.replay_of}, which failed again on "
-                f"{target}; republishing it unchanged would loop (edit it, or use 'again')"
+                f"{target}; republishing it unchanged would loop (edit it, or pass --again; in the "
+                "desk: tick Again)"
             )
         return None
 

@@ -10,6 +10,7 @@ a rotated, truncated or rewritten file is indexed again from its start.
 
 from __future__ import annotations
 
+import html
 import json
 import queue
 import threading
@@ -68,6 +69,7 @@ from orderdesk.audit.index import (
     FileIdentity,
     scan_file,
 )
+from orderdesk.domain.text import pretty_json
 from orderdesk.gui.audit.model import (
     COL_EVENT,
     COL_LINE,
@@ -630,28 +632,30 @@ class AuditBrowser(QWidget):
     def show_row(self, row: AuditRow) -> None:
         """Fill the detail pane with one row."""
         if row.malformed:
-            self.summary.setText(f"<b>Line {row.line + 1:,}: malformed</b> — {_html(row.error)}")
+            self.summary.setText(
+                f"<b>Line {row.line + 1:,}: malformed</b> — {html.escape(row.error)}"
+            )
             self.order_text.setPlainText("")
             self.raw_text.setPlainText(row.text)
             return
         where = f"{row.record.get('kafka_topic', '?')} [{row.partition}] @ {row.offset}"
         parts = [
-            f"<b>{_html(row.event_type)}</b>",
-            _html(row.timestamp),
-            f"order <b>{_html(row.order_id or '—')}</b>",
-            _html(where),
+            f"<b>{html.escape(row.event_type)}</b>",
+            html.escape(row.timestamp),
+            f"order <b>{html.escape(row.order_id or '—')}</b>",
+            html.escape(where),
             f"{row.record.get('message_size', '?')} bytes",
             "deserialized" if row.record.get("deserialized") else "not deserialized",
         ]
         text = " · ".join(parts)
         if row.error:
-            text += f"<br><span style='color:#c62828'>{_html(row.error)}</span>"
+            text += f"<br><span style='color:#c62828'>{html.escape(row.error)}</span>"
         self.summary.setText(text)
         if row.order_full is not None:
             self.order_text.setPlainText(json.dumps(row.order_full, indent=2, ensure_ascii=False))
         else:
             self.order_text.setPlainText("(no parsed order)")
-        self.raw_text.setPlainText(_pretty_raw(row.raw_message))
+        self.raw_text.setPlainText(pretty_json(row.raw_message))
 
     # -- drag and drop ------------------------------------------------------------------
 
@@ -665,15 +669,3 @@ class AuditBrowser(QWidget):
         if urls and urls[0].isLocalFile():
             self.open_file(Path(urls[0].toLocalFile()))
             event.acceptProposedAction()
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _pretty_raw(raw: str) -> str:
-    """The raw message, indented when it is JSON, as it came otherwise."""
-    try:
-        return json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-    except ValueError:
-        return raw

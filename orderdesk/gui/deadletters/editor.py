@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import re
+import html
 from typing import Any
 
 from PySide6.QtCore import QRegularExpression, Qt, QTimer, Signal
@@ -18,7 +17,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from orderdesk.domain import OrderValidationError, ProcessingFailure, parse_order
+from orderdesk.domain.text import compact_json, order_problems, plural, pretty_json
 
 #: Milliseconds of quiet typing before the payload is checked again.
 VALIDATION_DELAY_MS = 250
@@ -60,33 +59,6 @@ class JsonHighlighter(QSyntaxHighlighter):
             while matches.hasNext():
                 match = matches.next()
                 self.setFormat(match.capturedStart(), match.capturedLength(), fmt)
-
-
-def check_payload(text: str) -> list[str]:
-    """What is still wrong with `text` as an order event; empty when it is valid."""
-    try:
-        parse_order(text)
-    except OrderValidationError as exc:
-        return list(exc.violations)
-    except ProcessingFailure as exc:
-        return [exc.message]
-    return []
-
-
-def pretty_json(text: str) -> str:
-    """Indented JSON when `text` is JSON, else `text` unchanged."""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
-
-
-def compact_json(text: str) -> str:
-    """One-line JSON when `text` is JSON (the producer's shape), else `text` unchanged."""
-    try:
-        return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
-    except ValueError:
-        return text
 
 
 class PayloadEditor(QWidget):
@@ -150,17 +122,19 @@ class PayloadEditor(QWidget):
 
     def validate_now(self) -> list[str]:
         self._timer.stop()
-        self._problems = check_payload(self.text())
+        self._problems = order_problems(self.text())
         if self._problems:
             # One short paragraph (the full list is in the tooltip), so the editor keeps
             # its height in a small window.
             shown = self._problems[:3]
             more = len(self._problems) - len(shown)
-            listed = "; ".join(_escape(p) for p in shown) + (f"; and {more} more" if more else "")
+            listed = "; ".join(html.escape(p) for p in shown) + (
+                f"; and {more} more" if more else ""
+            )
             count = len(self._problems)
             self.status.setText(
                 f"<span style='color:#c0392b'><b>✗ Not a valid order yet "
-                f"({count} problem{'s' if count != 1 else ''}):</b></span> {listed}"
+                f"({plural(count, 'problem')}):</b></span> {listed}"
             )
             self.status.setToolTip("\n".join(self._problems))
         else:
@@ -168,10 +142,6 @@ class PayloadEditor(QWidget):
             self.status.setToolTip("")
         self.validated.emit(self.problems)
         return self.problems
-
-
-def _escape(text: str) -> str:
-    return re.sub(r"[&<>]", lambda m: {"&": "&amp;", "<": "&lt;", ">": "&gt;"}[m.group()], text)
 
 
 def _is_dark(widget: Any) -> bool:

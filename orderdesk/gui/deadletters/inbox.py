@@ -40,6 +40,7 @@ from orderdesk.deadletters.entries import DeadLetterEntry
 from orderdesk.deadletters.ledger import ReplayLedger
 from orderdesk.deadletters.republish import ReplayRequest, ReplaySummary
 from orderdesk.domain import FailureReason
+from orderdesk.domain.text import plural
 from orderdesk.gui.deadletters.editor import PayloadEditor, pretty_json
 from orderdesk.gui.deadletters.model import (
     COL_ERROR,
@@ -591,15 +592,17 @@ class DeadLetterInbox(QWidget):
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Republish dead letters")
-        noun = "message" if count == 1 else "messages"
-        text = f"Republish {count:,} {noun} to {', '.join(targets)}?"
+        text = f"Republish {plural(count, 'message')} to {', '.join(targets)}?"
         box.setText(text)
         notes = []
         if problems:
-            notes.append(f"The edited payload is still not a valid order ({problems} problems).")
+            notes.append(
+                f"The edited payload is still not a valid order ({plural(problems, 'problem')})."
+            )
         if already:
             notes.append(
-                f"{already:,} of them were republished before and will be skipped "
+                f"{already:,} of them {'was' if already == 1 else 'were'} republished before "
+                "and will be skipped "
                 "unless you tick the box below."
             )
         if notes:
