@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from orderdesk.config import APP_NAME, Settings
 from orderdesk.gui.app import ORGANIZATION, run_gui
 from orderdesk.gui.main_window import MainWindow
+from tests.interrupt import interrupt_self
 
 
 def test_run_gui_opens_the_window_and_returns_on_sigint(qapp, tmp_path: Path, monkeypatch) -> None:
@@ -32,7 +32,7 @@ def test_run_gui_opens_the_window_and_returns_on_sigint(qapp, tmp_path: Path, mo
         window = next(w for w in windows if w.isVisible())
         seen["title"] = window.windowTitle()
         seen["group"] = window.settings.tracker.group
-        os.kill(os.getpid(), signal.SIGINT)  # handled by the app: closes the window
+        interrupt_self()  # handled by the app: closes the window
 
     QTimer.singleShot(300, inspect)
     settings = Settings(kafka={"bootstrap_servers": "127.0.0.1:1"}, log_dir=tmp_path / "logs")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import uuid
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from orderdesk.gui.app import DEMO_FAULTY_RATIO, ORGANIZATION, run_gui
 from orderdesk.gui.main_window import MainWindow
 from orderdesk.gui.settings.dialog import SettingsDialog
 from orderdesk.kafka.embedded import BACKEND_ENV, MOCK_NOTICE, EmbeddedBrokerError, find_binary
+from tests.interrupt import interrupt_self
 
 #: Nothing listens there.
 NOWHERE = "127.0.0.1:1"
@@ -80,7 +79,7 @@ def test_a_cluster_saved_in_the_dialog_wins_over_the_embedded_broker(
         seen["embedded"] = window.settings.embedded
         seen["banner"] = window.embedded_banner.isVisible()
         seen["demo"] = window.demo
-        os.kill(os.getpid(), signal.SIGINT)
+        interrupt_self()
 
     QTimer.singleShot(300, inspect)
     assert run_gui(Settings(log_dir=tmp_path / "logs"), None, bootstrap_configured=False) == 0
@@ -200,7 +199,7 @@ def test_demo_mode_shows_orders_flowing_with_no_setup(
             seen["indicator"] = window.connection.text()
             seen["faulty_ratio"] = window.settings.producer.faulty_ratio
             seen["errors"] = [r.last_error for r in window.runners if r.last_error]
-            os.kill(os.getpid(), signal.SIGINT)
+            interrupt_self()
 
     poll.timeout.connect(check)
     poll.start()

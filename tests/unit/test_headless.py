@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from orderdesk.producer.service import ProducerResult
 from orderdesk.producer.stats import ProducerStats
 from orderdesk.service.base import Service, ServiceError
 from orderdesk.tracker.stats import TrackerStats
+from tests.interrupt import interrupt_self
 
 OK_RESULT = ProducerResult(
     generated=5, acknowledged=5, failed=0, unconfirmed=0, faulty=1, elapsed=0.5
@@ -178,7 +178,7 @@ def test_sigint_stops_every_service_and_the_previous_handler_comes_back() -> Non
 
     def interrupt() -> None:
         tracker.started.wait(10)
-        os.kill(os.getpid(), signal.SIGINT)
+        interrupt_self()
 
     threading.Thread(target=interrupt, daemon=True).start()
     assert runner.run() == EXIT_OK
