@@ -1,46 +1,31 @@
-"""The main window: service controls, connection indicator, dashboard, log and tabs."""
+"""The main window: composes the tabs, the service controls, the banners and the status bar."""
 
 from __future__ import annotations
 
-import html
-import importlib
-import json
 import logging
-import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QByteArray,
-    QObject,
-    QRunnable,
-    QSettings,
-    QSize,
-    Qt,
-    QThreadPool,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QTabWidget,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from orderdesk import __version__
-from orderdesk.config import KafkaSettings, Settings
+from orderdesk.config import Settings
 from orderdesk.domain import LogEntry, LogLevel
+from orderdesk.gui.actions import WindowActions, WindowSlots
 from orderdesk.gui.dashboard.dashboard import Dashboard
 from orderdesk.gui.log.view import LogView
+from orderdesk.gui.quit import QuitSequence
 from orderdesk.gui.services.runner import (
     RunState,
     ServiceFactory,
@@ -48,13 +33,17 @@ from orderdesk.gui.services.runner import (
     producer_factory,
     tracker_factory,
 )
-from orderdesk.gui.settings.dialog import (
-    BOOTSTRAP_KEY,
-    EDITED_KEYS,
-    SettingsDialog,
-    get_dotted,
-    leave_embedded,
+from orderdesk.gui.settings.dialog import SettingsDialog, leave_embedded
+from orderdesk.gui.settings.store import (
+    DEFAULT_WINDOW_SIZE,
+    WindowStore,
+    default_window_size,
 )
+from orderdesk.gui.tab import Tab, TabFactory, WidgetTab, build_tab
+from orderdesk.gui.widgets.banners import EmbeddedBanner, ErrorBanner
+from orderdesk.gui.widgets.connection import ConnectionChecker, ConnectionIndicator
+
+__all__ = ["DEFAULT_WINDOW_SIZE", "MainWindow", "app_icon", "default_window_size"]
 
 log = logging.getLogger("orderdesk.gui")
 
@@ -63,145 +52,25 @@ TICK_MS = 250
 #: Period and timeout of the background broker check.
 PROBE_INTERVAL_MS = 5_000
 PROBE_TIMEOUT = 3.0
-#: Period at which a closing window checks whether its threads are done.
-CLOSE_POLL_MS = 50
-
-TAB_DASHBOARD, TAB_AUDIT, TAB_DLQ = range(3)
 
 
-class _ProbeSignals(QObject):
-    """Signals:
-    done(str, object, str): bootstrap servers, ClusterInfo or None, error text.
-    """
+def audit_tab(settings: Settings) -> Tab:
+    from orderdesk.gui.audit.browser import AuditTab
 
-    done = Signal(str, object, str)
+    return AuditTab(settings)
 
 
-class ConnectionProbe(QRunnable):
-    """One `describe_cluster` call on a pool thread; never on the GUI thread."""
+def dead_letters_tab(settings: Settings) -> Tab:
+    from orderdesk.gui.deadletters.inbox import DeadLettersTab
 
-    def __init__(self, kafka: KafkaSettings, signals: _ProbeSignals) -> None:
-        super().__init__()
-        # librdkafka would print every refused connection to stderr; the indicator says it.
-        quiet = {**kafka.properties, "log_level": 0}
-        self._kafka = kafka.model_copy(update={"properties": quiet})
-        self._signals = signals
-
-    def run(self) -> None:
-        from orderdesk.kafka.clients import describe_cluster
-
-        try:
-            info = describe_cluster(self._kafka, timeout=PROBE_TIMEOUT)
-        except Exception as exc:  # any failure means "not connected", shown with its reason
-            self._signals.done.emit(self._kafka.bootstrap_servers, None, str(exc))
-        else:
-            self._signals.done.emit(self._kafka.bootstrap_servers, info, "")
+    return DeadLettersTab(settings)
 
 
-class ConnectionIndicator(QLabel):
-    """Which broker, whether it answers, and its cluster id."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.connected: bool | None = None
-        self.cluster_id: str | None = None
-        #: Whether the broker is OrderDesk's embedded, in-memory one.
-        self.embedded = False
-        self.setTextFormat(Qt.TextFormat.RichText)
-        self.setContentsMargins(8, 0, 8, 0)
-
-    def set_checking(self, servers: str) -> None:
-        self.connected = None
-        self._show("#8a8a8a", servers, "checking…", "")
-
-    def set_result(self, servers: str, info: Any, error: str) -> None:
-        if info is not None:
-            self.connected = True
-            self.cluster_id = info.cluster_id
-            brokers = f"{info.broker_count} broker{'s' if info.broker_count != 1 else ''}"
-            self._show("#2e7d32", servers, "connected", f"cluster {info.cluster_id} · {brokers}")
-        else:
-            self.connected = False
-            self.cluster_id = None
-            self._show("#c62828", servers, "not connected", "", tooltip=error)
-
-    def _show(self, color: str, servers: str, state: str, extra: str, tooltip: str = "") -> None:
-        tail = f" · {extra}" if extra else ""
-        kind = " (embedded, in memory only)" if self.embedded else ""
-        self.setText(f"<span style='color:{color}'>●</span> <b>{servers}</b>{kind} — {state}{tail}")
-        self.setToolTip(tooltip or f"Kafka at {servers}{kind}: {state}{tail}")
-
-
-#: What the embedded-broker banner says; the window's settings action is its button.
-EMBEDDED_TEXT = (
-    "<b>Embedded broker: orders are kept in memory only</b> and are lost when OrderDesk "
-    "quits. To use a real Kafka cluster, enter its bootstrap servers in Settings (Ctrl+,) "
-    "or start OrderDesk with <code>--bootstrap-servers HOST:PORT</code>."
+#: The tabs after the dashboard: title, shortcut, what the placeholder names, factory.
+FEATURE_TABS: tuple[tuple[str, str, str, TabFactory], ...] = (
+    ("Audit trail", "Ctrl+2", "audit trail browser", audit_tab),
+    ("Dead letters", "Ctrl+3", "dead-letter inbox", dead_letters_tab),
 )
-
-
-class EmbeddedBanner(QFrame):
-    """A blue bar above the tabs while the embedded, in-memory broker is in use."""
-
-    def __init__(self, connect: Any, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("embeddedBanner")
-        self.setStyleSheet(
-            "#embeddedBanner { background: #e8f1fb; border: 1px solid #b6d0ee;"
-            " border-radius: 4px; }"
-            " QLabel { color: #0d3c6e; }"
-        )
-        self.label = QLabel(EMBEDDED_TEXT)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.label.setWordWrap(True)
-        self.connect_button = QPushButton("Connect to a cluster…")
-        self.connect_button.clicked.connect(connect)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.connect_button)
-        self.hide()
-
-    def show_notice(self, notice: str) -> None:
-        """The in-memory warning, and below it what this embedded broker cannot do."""
-        text = EMBEDDED_TEXT + (f"<br>{html.escape(notice)}" if notice else "")
-        self.label.setText(text)
-
-
-class ErrorBanner(QFrame):
-    """A dismissable red bar at the top of the window for a service failure."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("errorBanner")
-        self.setStyleSheet(
-            "#errorBanner { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; }"
-            " QLabel { color: #8e0000; }"
-        )
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QPushButton("Dismiss")
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close)
-        self.hide()
-
-    def show_message(self, text: str) -> None:
-        self.label.setText(text)
-        self.show()
-
-
-#: Preferred size of a first window: room for the plots and about eight log rows.
-DEFAULT_WINDOW_SIZE = (1100, 760)
-
-
-def default_window_size(available: QSize) -> tuple[int, int]:
-    """The preferred first window size, shrunk to fit a small screen's available area."""
-    width, height = DEFAULT_WINDOW_SIZE
-    return min(width, available.width()), min(height, available.height())
 
 
 class MainWindow(QMainWindow):
@@ -232,6 +101,7 @@ class MainWindow(QMainWindow):
         self.demo = demo
         self.config_path = config_path
         self.store = store if store is not None else QSettings()
+        self.window_store = WindowStore(self.store)
         self.setWindowTitle("OrderDesk")
         icon = app_icon()
         if icon is not None:
@@ -240,23 +110,23 @@ class MainWindow(QMainWindow):
         self.producer = ServiceRunner("producer", producer, self)
         self.tracker = ServiceRunner("tracker", tracker, self)
         self.runners = (self.producer, self.tracker)
-        self._closing = False
         self._close_ready = False
 
         self.dashboard = Dashboard()
         self.log_view = LogView()
-        self.audit_browser = self._optional_tab(
-            "orderdesk.gui.audit.browser", "AuditBrowser", "audit trail browser",
-            self._audit_path(),
-        )  # fmt: skip
-        self.dlq_inbox = self._optional_tab(
-            "orderdesk.gui.deadletters.inbox", "DeadLetterInbox", "dead-letter inbox", settings
+        self.feature_tabs: list[Tab] = [
+            build_tab(title, shortcut, what, factory, settings)
+            for title, shortcut, what, factory in FEATURE_TABS
+        ]
+        self.audit_browser, self.dlq_inbox = (tab.widget for tab in self.feature_tabs)
+        self.all_tabs: Sequence[Tab] = (
+            WidgetTab("Dashboard", "Ctrl+1", self.dashboard),
+            *self.feature_tabs,
         )
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.dashboard, "Dashboard")
-        self.tabs.addTab(self.audit_browser, "Audit trail")
-        self.tabs.addTab(self.dlq_inbox, "Dead letters")
+        for tab in self.all_tabs:
+            self.tabs.addTab(tab.widget, tab.title)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.tabs)
@@ -277,9 +147,18 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.connection = ConnectionIndicator()
-        self._create_actions()
-        self._create_menus_and_toolbar()
+        self.checker = ConnectionChecker(self)
+        self.checker.checked.connect(self._probe_done)
+        self.window_actions = WindowActions(
+            self, self._slots(), [(t.title, t.shortcut) for t in self.all_tabs]
+        )
+        self.toolbar = self.window_actions.install(self)
+        self._alias_actions()
         self._create_status_bar()
+        self.quitting = QuitSequence(
+            self.runners, self.feature_tabs, lambda: self.checker.busy, self
+        )
+        self.quitting.ready.connect(self._close_now)
 
         for runner in self.runners:
             runner.state_changed.connect(self._update_states)
@@ -291,23 +170,13 @@ class MainWindow(QMainWindow):
         self.tick_timer.setTimerType(Qt.TimerType.CoarseTimer)
         self.tick_timer.timeout.connect(self.tick)
         self.tick_timer.start()
-
-        self.probe_pool = QThreadPool(self)
-        self.probe_pool.setMaxThreadCount(1)
-        self._probe_signals = _ProbeSignals(self)
-        self._probe_signals.done.connect(self._probe_done)
-        self._probe_running = False
         self.probe_timer = QTimer(self)
         self.probe_timer.setInterval(probe_interval_ms)
         self.probe_timer.timeout.connect(self.check_connection)
         self.probe_timer.start()
         QTimer.singleShot(0, self.check_connection)
 
-        self._close_timer = QTimer(self)
-        self._close_timer.setInterval(CLOSE_POLL_MS)
-        self._close_timer.timeout.connect(self._poll_close)
-
-        self._restore_state()
+        self.window_store.restore(self, self.splitter, self.tabs, self.log_view.level_box)
         self._show_broker_kind()
         self._update_states()
         if demo:
@@ -315,119 +184,30 @@ class MainWindow(QMainWindow):
 
     # -- construction ------------------------------------------------------------------
 
-    def _optional_tab(self, module: str, cls: str, what: str, *args: Any) -> QWidget:
-        """Build a tab from a module that may not be there; a placeholder says why."""
-        try:
-            widget_class = getattr(importlib.import_module(module), cls)
-            return widget_class(*args)
-        except ImportError as exc:
-            text = f"The {what} is not available in this build ({exc})."
-        except Exception as exc:  # a broken tab must not take the window down
-            log.exception("cannot build the %s", what)
-            text = f"The {what} could not be opened: {exc}"
-        label = QLabel(text)
-        label.setObjectName("placeholder")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setWordWrap(True)
-        label.setStyleSheet("color: #666;")
-        return label
+    def _slots(self) -> WindowSlots:
+        return WindowSlots(
+            start_all=self.start_all,
+            stop_all=self.stop_all,
+            start_producer=self.start_producer,
+            stop_producer=self.producer.stop,
+            start_tracker=self.start_tracker,
+            stop_tracker=self.tracker.stop,
+            settings=self.edit_settings,
+            check=self.check_connection,
+            quit=self.close,
+            about=self.about,
+            show_tab=self.tabs.setCurrentIndex,
+            focus_log=self.log_view.search.setFocus,
+        )
 
-    def _action(
-        self, text: str, shortcut: str | QKeySequence.StandardKey | None, slot: Any, tip: str = ""
-    ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        action.setStatusTip(tip or text)
-        action.setToolTip(
-            f"{tip or text} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-            if shortcut is not None
-            else tip or text
-        )
-        return action
-
-    def _create_actions(self) -> None:
-        icons = self.style()
-        sp = icons.StandardPixmap
-        self.start_producer_action = self._action(
-            "Start &producer", "Ctrl+P", self.start_producer, "Start generating orders"
-        )
-        self.stop_producer_action = self._action(
-            "Stop p&roducer", "Ctrl+Shift+P", self.producer.stop, "Stop the producer"
-        )
-        self.start_tracker_action = self._action(
-            "Start &tracker", "Ctrl+T", self.start_tracker, "Start consuming and validating"
-        )
-        self.stop_tracker_action = self._action(
-            "Stop tr&acker", "Ctrl+Shift+T", self.tracker.stop, "Stop the tracker"
-        )
-        self.start_all_action = self._action(
-            "&Start all", "F5", self.start_all, "Start the producer and the tracker"
-        )
-        self.stop_all_action = self._action("St&op all", "Shift+F5", self.stop_all, "Stop both")
-        self.start_all_action.setIcon(icons.standardIcon(sp.SP_MediaPlay))
-        self.stop_all_action.setIcon(icons.standardIcon(sp.SP_MediaStop))
-        self.settings_action = self._action(
-            "&Settings…", "Ctrl+,", self.edit_settings, "Edit broker, topics and pace"
-        )
-        self.check_action = self._action(
-            "&Check connection", "Ctrl+K", self.check_connection, "Ask the broker now"
-        )
-        self.quit_action = self._action("&Quit", "Ctrl+Q", self.close, "Stop services and quit")
-        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.about_action = self._action("&About OrderDesk", None, self.about)
-        self.tab_actions = [
-            self._action(f"&{i + 1} {name}", f"Ctrl+{i + 1}", lambda _=False, i=i: self._tab(i))
-            for i, name in enumerate(("Dashboard", "Audit trail", "Dead letters"))
-        ]
-        self.log_action = self._action("Focus &log filter", "Ctrl+L", self._focus_log)
-
-    def _create_menus_and_toolbar(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.settings_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        services = bar.addMenu("&Services")
-        services.addAction(self.start_all_action)
-        services.addAction(self.stop_all_action)
-        services.addSeparator()
-        services.addAction(self.start_producer_action)
-        services.addAction(self.stop_producer_action)
-        services.addSeparator()
-        services.addAction(self.start_tracker_action)
-        services.addAction(self.stop_tracker_action)
-        services.addSeparator()
-        services.addAction(self.check_action)
-        view = bar.addMenu("&View")
-        for action in self.tab_actions:
-            view.addAction(action)
-        view.addAction(self.log_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.about_action)
-
-        self.toolbar = QToolBar("Services")
-        self.toolbar.setObjectName("servicesToolbar")
-        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toolbar.setMovable(False)
-        for action in (
-            self.start_all_action,
-            self.stop_all_action,
-            None,
-            self.start_producer_action,
-            self.stop_producer_action,
-            None,
-            self.start_tracker_action,
-            self.stop_tracker_action,
-            None,
-            self.settings_action,
-        ):
-            if action is None:
-                self.toolbar.addSeparator()
-            else:
-                self.toolbar.addAction(action)
-        self.addToolBar(self.toolbar)
+    def _alias_actions(self) -> None:
+        a = self.window_actions
+        self.start_producer_action, self.stop_producer_action = a.start_producer, a.stop_producer
+        self.start_tracker_action, self.stop_tracker_action = a.start_tracker, a.stop_tracker
+        self.start_all_action, self.stop_all_action = a.start_all, a.stop_all
+        self.settings_action, self.check_action = a.settings, a.check
+        self.quit_action, self.about_action = a.quit, a.about
+        self.tab_actions, self.log_action = a.tabs, a.focus_log
 
     def _create_status_bar(self) -> None:
         status = self.statusBar()
@@ -457,7 +237,7 @@ class MainWindow(QMainWindow):
             runner.stop()
 
     def _start_demo(self) -> None:
-        if self._closing:
+        if self.closing:
             return
         self.start_all()
         text = (
@@ -479,7 +259,7 @@ class MainWindow(QMainWindow):
         )
 
     def _start(self, runner: ServiceRunner) -> None:
-        if self._closing or runner.is_active:
+        if self.closing or runner.is_active:
             return
         self.banner.hide()
         if runner.start(self.settings):
@@ -500,7 +280,7 @@ class MainWindow(QMainWindow):
 
     def _update_states(self, *_args: Any) -> None:
         p, t = self.producer.state, self.tracker.state
-        closing = self._closing
+        closing = self.closing
         self.start_producer_action.setEnabled(not closing and not self.producer.is_active)
         self.stop_producer_action.setEnabled(p is RunState.RUNNING)
         self.start_tracker_action.setEnabled(not closing and not self.tracker.is_active)
@@ -530,15 +310,13 @@ class MainWindow(QMainWindow):
 
     def check_connection(self) -> None:
         """Start a background broker check unless one is under way."""
-        if self._probe_running or self._closing:
+        if self.closing:
             return
-        self._probe_running = True
         if not self.connection.text():
             self.connection.set_checking(self.settings.kafka.bootstrap_servers)
-        self.probe_pool.start(ConnectionProbe(self.settings.kafka, self._probe_signals))
+        self.checker.check(self.settings.kafka, PROBE_TIMEOUT)
 
     def _probe_done(self, servers: str, info: Any, error: str) -> None:
-        self._probe_running = False
         if servers != self.settings.kafka.bootstrap_servers:
             QTimer.singleShot(0, self.check_connection)  # the settings changed meanwhile
             return
@@ -567,122 +345,40 @@ class MainWindow(QMainWindow):
         if settings.kafka.bootstrap_servers != old.kafka.bootstrap_servers:
             self.connection.set_checking(settings.kafka.bootstrap_servers)
             self.check_connection()
-        moved = (settings.kafka, settings.topics.dlq, settings.log_dir) != (
-            old.kafka,
-            old.topics.dlq,
-            old.log_dir,
-        )
-        if moved and hasattr(self.dlq_inbox, "apply_settings"):
-            self.dlq_inbox.apply_settings(settings)  # reads the new cluster's dead letters
-        if settings.log_dir != old.log_dir and hasattr(self.audit_browser, "open_file"):
-            path = self._audit_path()
-            if path.exists():
-                self.audit_browser.open_file(path)
+        for tab in self.feature_tabs:
+            tab.apply_settings(old, settings)
         if any(r.is_active for r in self.runners):
             self.statusBar().showMessage("Settings saved; they apply to the next start", 8000)
 
-    def _audit_path(self) -> Path:
-        return self.settings.log_dir / "tracker.events"
-
     def save_last_settings(self) -> None:
-        """Keep the dialog's settings for the next run; never the embedded broker's address.
-
-        The embedded broker gets a new port every run, so while it is in use the address
-        stored before (if any) is kept instead.
-        """
-        values = {key: get_dotted(self.settings.to_yaml_dict(), key) for key in EDITED_KEYS}
-        if self.settings.embedded:
-            del values[BOOTSTRAP_KEY]
-            previous = _stored_json(self.store.value("settings/last"))
-            if BOOTSTRAP_KEY in previous:
-                values[BOOTSTRAP_KEY] = previous[BOOTSTRAP_KEY]
-        self.store.setValue("settings/last", json.dumps(values))
-
-    # -- persistence -------------------------------------------------------------------
-
-    def _restore_state(self) -> None:
-        geometry = self.store.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(*default_window_size(self.screen().availableGeometry().size()))
-        state = self.store.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        splitter = self.store.value("window/splitter")
-        if isinstance(splitter, QByteArray):
-            self.splitter.restoreState(splitter)
-        else:
-            self.splitter.setSizes([490, 200])
-        try:
-            tab = int(self.store.value("window/tab", 0))
-        except (TypeError, ValueError):
-            tab = 0
-        self.tabs.setCurrentIndex(tab if 0 <= tab < self.tabs.count() else 0)
-        level = self.log_view.level_box.findText(str(self.store.value("log/level", "INFO")))
-        if level >= 0:
-            self.log_view.level_box.setCurrentIndex(level)
-
-    def _save_state(self) -> None:
-        self.store.setValue("window/geometry", self.saveGeometry())
-        self.store.setValue("window/state", self.saveState())
-        self.store.setValue("window/splitter", self.splitter.saveState())
-        self.store.setValue("window/tab", self.tabs.currentIndex())
-        self.store.setValue("log/level", self.log_view.level_box.currentText())
-        self.save_last_settings()
-        self.store.sync()
+        self.window_store.save_last_settings(self.settings)
 
     # -- closing -----------------------------------------------------------------------
 
     @property
     def closing(self) -> bool:
-        return self._closing
+        return self.quitting.started
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._close_ready:
             event.accept()
             return
         event.ignore()
-        if self._closing:
+        if self.closing:
             return
-        self._closing = True
         self.probe_timer.stop()
-        self.probe_pool.clear()
         active = [r.name for r in self.runners if r.is_active]
         if active:
             text = f"Stopping… waiting for the {' and '.join(active)} to finish"
             self.statusBar().showMessage(text)
             self.log_view.append([_gui_log(LogLevel.INFO, text)])
-        self.stop_all()
-        for tab in self._tabs_with_threads():
-            started = time.monotonic()
-            try:
-                tab.shutdown()
-            except Exception:
-                log.exception("shutting down a tab failed")
-            took = time.monotonic() - started
-            if took > 0.5:
-                log.warning("%s.shutdown() blocked for %.1f s", type(tab).__name__, took)
+        self.quitting.begin()
         self._update_states()
-        # Checked from the timer, never from here: Qt ignores close() inside closeEvent().
-        self._close_timer.start()
 
-    def _tabs_with_threads(self) -> list[Any]:
-        return [
-            tab
-            for tab in (self.audit_browser, self.dlq_inbox)
-            if callable(getattr(tab, "shutdown", None))
-        ]
-
-    def _poll_close(self) -> None:
-        if any(r.is_active for r in self.runners) or self.probe_pool.activeThreadCount():
-            return
-        # Tabs stop their threads in the background too (`busy` until they have ended).
-        if any(getattr(tab, "busy", False) for tab in self._tabs_with_threads()):
-            return
-        self._close_timer.stop()
+    def _close_now(self) -> None:
         self.tick_timer.stop()
-        self._save_state()
+        self.window_store.save(self, self.splitter, self.tabs, self.log_view.level_box)
+        self.save_last_settings()
         self._close_ready = True
         QTimer.singleShot(0, self.close)
 
@@ -693,20 +389,6 @@ class MainWindow(QMainWindow):
             f"<b>OrderDesk {__version__}</b><p>Generate, track and repair order events "
             "on Apache Kafka.</p>",
         )
-
-    def _tab(self, index: int) -> None:
-        self.tabs.setCurrentIndex(index)
-
-    def _focus_log(self) -> None:
-        self.log_view.search.setFocus()
-
-
-def _stored_json(stored: Any) -> dict[str, Any]:
-    try:
-        data = json.loads(stored) if stored else {}
-    except (TypeError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _gui_log(level: LogLevel, message: str) -> LogEntry:

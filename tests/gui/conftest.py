@@ -2,6 +2,8 @@
 
 Every GUI test fails if it leaves a QThread running or a QThreadPool busy: a thread that
 outlives its window is how "QThread: Destroyed while thread is still running" happens.
+It fails too if it leaves a QTimer running: a timer that outlives its test fires into the
+next one, on widgets that were meant to be gone.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-from PySide6.QtCore import QSettings, QThread, QThreadPool
+from PySide6.QtCore import QSettings, QThread, QThreadPool, QTimer
 
 GUI_DIR = Path(__file__).resolve().parent
 
@@ -78,3 +80,28 @@ def no_threads_left(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def qsettings(tmp_path: Path) -> QSettings:
     """A QSettings in a file of its own, so tests never touch the user's preferences."""
     return QSettings(str(tmp_path / "orderdesk-test.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture(autouse=True)
+def no_timers_left(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail the test if a QTimer it started is still active once its widgets are closed."""
+    timers: weakref.WeakKeyDictionary[QTimer, str] = weakref.WeakKeyDictionary()
+    timer_start = QTimer.start
+
+    def start_timer(self: QTimer, *args: object) -> None:
+        timers[self] = "".join(traceback.format_stack(limit=6)[:-1])
+        # As a slot, start() gets the signal's arguments (textChanged's text): Qt drops them.
+        timer_start(self, *[a for a in args[:1] if isinstance(a, int)])
+
+    monkeypatch.setattr(QTimer, "start", start_timer)
+    yield
+    active = []
+    for timer, where in list(timers.items()):
+        try:
+            if timer.isActive():
+                owner = timer.parent()
+                active.append(f"{type(owner).__name__ if owner else 'no parent'} at\n{where}")
+                timer.stop()
+        except RuntimeError:  # the C++ object is gone, so is the timer
+            continue
+    assert not active, "QTimers left running:\n" + "\n".join(active)

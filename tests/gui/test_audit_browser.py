@@ -12,7 +12,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from orderdesk.audit.index import MALFORMED
-from orderdesk.gui.audit import browser as audit_browser
+from orderdesk.gui.audit import scan as audit_scan
 from orderdesk.gui.audit.browser import AuditBrowser
 from orderdesk.gui.audit.model import COL_EVENT, COL_ORDER, AuditModel, RowRole
 from tests.unit.test_audit_index import T0, append_raw, write_audit
@@ -199,8 +199,8 @@ def test_a_filter_set_while_indexing_sees_every_block(
 ) -> None:
     path, ids = trail
     # Blocks of a few lines: the index grows under a running filter many times over.
-    monkeypatch.setattr(audit_browser._ScanThread, "first_block_bytes", 3000)
-    monkeypatch.setattr(audit_browser._ScanThread, "block_bytes", 7000)
+    monkeypatch.setattr(audit_scan.ScanWorker, "first_block_bytes", 3000)
+    monkeypatch.setattr(audit_scan.ScanWorker, "block_bytes", 7000)
     widget = AuditBrowser()
     qtbot.addWidget(widget)
     widget.text_edit.setText("PROCESSING_ERROR")

@@ -21,16 +21,10 @@ NOWHERE = "127.0.0.1:1"
 @pytest.fixture(autouse=True)
 def without_optional_tabs(monkeypatch):
     """The audit browser and dead-letter inbox have tests of their own; here, placeholders."""
-    import importlib
+    import sys
 
-    real = importlib.import_module
-
-    def fake_import(name, *args):
-        if name in ("orderdesk.gui.audit.browser", "orderdesk.gui.deadletters.inbox"):
-            raise ModuleNotFoundError(f"No module named {name!r}")
-        return real(name, *args)
-
-    monkeypatch.setattr(importlib, "import_module", fake_import)
+    for name in ("orderdesk.gui.audit.browser", "orderdesk.gui.deadletters.inbox"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing it raises ImportError
 
 
 @pytest.fixture

@@ -1,135 +1,53 @@
 """The audit trail browser: `tracker.events` (live or any file) as a filterable table.
 
-A background QThread indexes the file (`orderdesk.audit.index.scan_file`) into a queue; a
-GUI timer drains it into the index and the table, a few blocks per pass within a time
-budget, so the first rows show after the first block and the window stays live while a
-million lines are indexed. While following,
-a timer checks the file twice a second: new lines are indexed (in place when they are few),
-a rotated, truncated or rewritten file is indexed again from its start.
+A background worker (`scan.ScanWorker`) indexes the file (`orderdesk.audit.index.scan_file`)
+into a feed; a GUI timer drains it into the index and the table, a few blocks per pass
+within a time budget, so the first rows show after the first block and the window stays
+live while a million lines are indexed. While following, a timer checks the file twice a
+second: new lines are indexed (in place when they are few), a rotated, truncated or
+rewritten file is indexed again from its start.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import queue
-import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (
-    QDateTime,
-    QItemSelectionModel,
-    QModelIndex,
-    Qt,
-    QThread,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import (
-    QAction,
-    QDragEnterEvent,
-    QDropEvent,
-    QFont,
-    QFontDatabase,
-    QFontMetrics,
-    QKeySequence,
-)
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QCheckBox,
-    QComboBox,
-    QDateTimeEdit,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSizePolicy,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from orderdesk.audit.index import (
-    EVENT_CODES,
-    MALFORMED,
-    AuditFilter,
-    AuditIndex,
-    AuditRow,
-    FileChange,
-    FileIdentity,
-    scan_file,
-)
-from orderdesk.domain.text import pretty_json
-from orderdesk.gui.audit.model import (
-    COL_EVENT,
-    COL_LINE,
-    COL_ORDER,
-    COL_POSITION,
-    COL_STATUS,
-    COL_TIME,
-    AuditModel,
-)
+from orderdesk.audit.index import AuditFilter, AuditIndex, AuditRow, FileChange
+from orderdesk.config import Settings
+from orderdesk.gui.audit.detail import AuditDetail
+from orderdesk.gui.audit.filters import AuditFilterBar
+from orderdesk.gui.audit.model import AuditModel
+from orderdesk.gui.audit.scan import ScanEnd, ScanWorker
+from orderdesk.gui.audit.table import AuditTable
+from orderdesk.gui.tab import Tab
+from orderdesk.gui.widgets.threads import WorkerThread
 
 #: Growth indexed on the GUI thread while following; more goes to the background thread.
 _INLINE_BYTES = 4 * 1024 * 1024
 _FILTER_DELAY_MS = 250
 _DRAIN_INTERVAL_MS = 15
 _DRAIN_BUDGET_S = 0.02  # GUI time per pull of indexed blocks
-_FAILURES = frozenset({"order.retried", "order.rejected", "order.dead_lettered", MALFORMED})
-_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
-
-
-class _ScanThread(QThread):
-    """Indexes one file from an offset, block by block, into a queue the GUI drains.
-
-    No signal per block: the GUI pulls on a timer at its own pace (several blocks per
-    pull when it lags), and nothing but the queue crosses threads.
-    """
-
-    #: A small first block puts rows on screen at once; later blocks are larger.
-    first_block_bytes = 1 << 20
-    block_bytes = 8 << 20
-
-    def __init__(self, path: Path, start: int, identity: FileIdentity | None) -> None:
-        super().__init__()
-        self.setObjectName("audit-indexer")
-        self.path = path
-        self.start_offset = start
-        self.identity = identity
-        self.stop = threading.Event()
-        #: ScannedChunk items, then one _ScanEnd.
-        self.blocks: queue.SimpleQueue[Any] = queue.SimpleQueue()
-
-    def run(self) -> None:
-        error = ""
-        try:
-            for block in scan_file(
-                self.path,
-                self.start_offset,
-                self.identity,
-                chunk_bytes=self.block_bytes,
-                stop=self.stop,
-                first_chunk_bytes=self.first_block_bytes,
-            ):
-                self.blocks.put(block)
-        except (OSError, ValueError) as exc:  # ValueError: mmap of a file emptied meanwhile
-            error = str(exc)
-        self.blocks.put(_ScanEnd(error))
-
-
-@dataclass(frozen=True)
-class _ScanEnd:
-    error: str
+#: Longest wait for a cancelled scan: it stops after the block in hand (milliseconds).
+_SCAN_STOP_MS = 10_000
 
 
 class AuditBrowser(QWidget):
@@ -146,7 +64,7 @@ class AuditBrowser(QWidget):
         self.setAcceptDrops(True)
         self.index: AuditIndex | None = None
         self.model = AuditModel(parent=self)
-        self._scan: _ScanThread | None = None
+        self._scan: WorkerThread | None = None
         self._status = ""
         self._shut_down = False
 
@@ -164,12 +82,6 @@ class AuditBrowser(QWidget):
         self._build()
         self.model.counts_changed.connect(self._update_counts)
         self.model.filtering.connect(lambda _busy: self._update_counts())
-        self.model.rowsAboutToBeInserted.connect(self._remember_tail)
-        self.model.rowsInserted.connect(self._keep_tail)
-        self.model.modelAboutToBeReset.connect(self._remember_selection)
-        self.model.modelReset.connect(self._restore_selection)
-        self._at_tail = False
-        self._selected_line: int | None = None
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -180,8 +92,6 @@ class AuditBrowser(QWidget):
     # -- layout -------------------------------------------------------------------------
 
     def _build(self) -> None:
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-
         self.open_button = QPushButton("Open…")
         self.open_button.setToolTip("Open an audit trail file (Ctrl+O); or drop one here")
         self.open_button.clicked.connect(self.choose_file)
@@ -211,149 +121,47 @@ class AuditBrowser(QWidget):
         top.addWidget(self.reload_button)
         top.addWidget(self.follow_box)
 
-        self.text_edit = QLineEdit()
-        self.text_edit.setPlaceholderText("Text (case-sensitive)")
-        self.text_edit.setClearButtonEnabled(True)
-        self.order_edit = QLineEdit()
-        self.order_edit.setPlaceholderText("Order ID")
-        self.order_edit.setClearButtonEnabled(True)
-        self.event_combo = QComboBox()
-        self.event_combo.setToolTip("Event type")
-        self.event_combo.addItem("All events", None)
-        self.event_combo.addItem("Failures only", _FAILURES)
-        for name in EVENT_CODES:
-            self.event_combo.addItem(name, frozenset({name}))
-        self.event_combo.addItem("Malformed lines", frozenset({MALFORMED}))
-        self.since_box = QCheckBox("From")
-        self.until_box = QCheckBox("To")
-        self.since_edit = QDateTimeEdit()
-        self.until_edit = QDateTimeEdit()
-        for edit in (self.since_edit, self.until_edit):
-            edit.setDisplayFormat(_TIME_FORMAT)
-            edit.setCalendarPopup(True)
-            edit.setEnabled(False)
-            edit.dateTimeChanged.connect(self._filter_later)
-        self.since_box.toggled.connect(self.since_edit.setEnabled)
-        self.until_box.toggled.connect(self.until_edit.setEnabled)
-        utc = QLabel("UTC")
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Clear every filter")
-        self.clear_button.clicked.connect(self.clear_filters)
+        self.filters = AuditFilterBar()
+        self.filters.edited.connect(self._filter_later)
+        self.filters.apply_now.connect(self.apply_filter)
+        self.filters.cleared.connect(self.apply_filter)
+        # The fields, for scripts and tests.
+        self.text_edit = self.filters.text_edit
+        self.order_edit = self.filters.order_edit
+        self.event_combo = self.filters.event_combo
+        self.since_box, self.since_edit = self.filters.since_box, self.filters.since_edit
+        self.until_box, self.until_edit = self.filters.until_box, self.filters.until_edit
+        self.clear_button = self.filters.clear_button
 
-        for edit in (self.text_edit, self.order_edit):
-            edit.textChanged.connect(self._filter_later)
-            edit.returnPressed.connect(self.apply_filter)
-        for box in (self.since_box, self.until_box):
-            box.toggled.connect(self._filter_later)
-        self.event_combo.currentIndexChanged.connect(self._filter_later)
-
-        # Two rows: an order id must fit whole, and the window may be as narrow as 1000 px.
-        self.order_edit.setMinimumWidth(self.fontMetrics().horizontalAdvance("0" * 38) + 24)
-        filters = QHBoxLayout()
-        filters.addWidget(self.text_edit, 1)
-        filters.addWidget(self.order_edit, 1)
-        more_filters = QHBoxLayout()
-        more_filters.addWidget(self.event_combo)
-        more_filters.addSpacing(12)
-        more_filters.addWidget(self.since_box)
-        more_filters.addWidget(self.since_edit)
-        more_filters.addWidget(self.until_box)
-        more_filters.addWidget(self.until_edit)
-        more_filters.addWidget(utc)
-        more_filters.addStretch(1)
-        more_filters.addWidget(self.clear_button)
-
-        self.view = QTableView()
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.view.verticalHeader().hide()
-        # Fixed row heights: the view never measures a million rows.
-        vh = self.view.verticalHeader()
-        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vh.setDefaultSectionSize(self.fontMetrics().height() + 6)
-        header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        # Widths from the font, not from the rows: measuring rows would read the file.
-        fm = self.fontMetrics()
-        bold = QFont(header.font())
-        bold.setBold(True)
-        head_fm = QFontMetrics(bold)
-        samples = {
-            COL_LINE: "0,000,000",
-            COL_TIME: "0000-00-00 00:00:00.000",
-            COL_EVENT: "order.dead_lettered",
-            COL_ORDER: "00000000-0000-0000-0000-000000000000",
-            COL_POSITION: "00/00000000",
-            COL_STATUS: "shipped",
-        }
-        for col, sample in samples.items():
-            title = str(self.model.headerData(col, Qt.Orientation.Horizontal))
-            width = max(fm.horizontalAdvance(sample), head_fm.horizontalAdvance(title))
-            self.view.setColumnWidth(col, width + 16)
+        self.table = AuditTable(self.model, self.follow_box.isChecked, self.is_indexing)
+        self.view = self.table.view
         self.view.selectionModel().currentRowChanged.connect(self._show_current)
+        self.table.selection_restored.connect(self._selection_restored)
 
-        self.summary = QLabel("Select a row to see its order and raw message.")
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.order_text = QPlainTextEdit()
-        self.raw_text = QPlainTextEdit()
-        for text in (self.order_text, self.raw_text):
-            text.setReadOnly(True)
-            text.setFont(mono)
-            text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.order_text.setPlaceholderText("Parsed order")
-        self.raw_text.setPlaceholderText("Raw message")
-
-        def titled(title: str, body: QWidget) -> QWidget:
-            box = QWidget()
-            lay = QVBoxLayout(box)
-            lay.setContentsMargins(0, 0, 0, 0)
-            lay.setSpacing(2)
-            label = QLabel(title)
-            font = QFont(label.font())
-            font.setBold(True)
-            label.setFont(font)
-            lay.addWidget(label)
-            lay.addWidget(body)
-            return box
-
-        panes = QSplitter(Qt.Orientation.Horizontal)
-        panes.addWidget(titled("Order (parsed)", self.order_text))
-        panes.addWidget(titled("Raw message", self.raw_text))
-        panes.setChildrenCollapsible(False)
-        detail = QWidget()
-        detail_layout = QVBoxLayout(detail)
-        detail_layout.setContentsMargins(0, 4, 0, 0)
-        detail_layout.addWidget(self.summary)
-        detail_layout.addWidget(panes, 1)
+        self.detail = AuditDetail()
+        self.summary = self.detail.summary
+        self.order_text = self.detail.order_text
+        self.raw_text = self.detail.raw_text
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.view)
-        self.splitter.addWidget(detail)
+        self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addLayout(filters)
-        layout.addLayout(more_filters)
+        layout.addWidget(self.filters)
         layout.addWidget(self.splitter, 1)
-
-        open_action = QAction("Open audit trail…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        open_action.triggered.connect(self.choose_file)
-        find_action = QAction("Find", self)
-        find_action.setShortcut(QKeySequence.StandardKey.Find)
-        find_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        find_action.triggered.connect(self.text_edit.setFocus)
-        self.addActions([open_action, find_action])
+        self.addActions(
+            [
+                _shortcut(
+                    self, "Open audit trail…", QKeySequence.StandardKey.Open, self.choose_file
+                ),
+                _shortcut(self, "Find", QKeySequence.StandardKey.Find, self.text_edit.setFocus),
+            ]
+        )
 
     # -- files --------------------------------------------------------------------------
 
@@ -379,7 +187,7 @@ class AuditBrowser(QWidget):
         self.path_label.setText(str(path))
         self.path_label.setToolTip(str(path))
         self.model.set_index(self.index)
-        self._clear_detail()
+        self.detail.clear()
         self._status = ""
         self.file_opened.emit(Path(path))
         if self.index.check() is FileChange.MISSING:
@@ -435,7 +243,7 @@ class AuditBrowser(QWidget):
         self._stop_scan()
         self.index.reset()
         self.model.reset_lines()
-        self._clear_detail()
+        self.detail.clear()
         self._status = "file replaced: indexing again"
         if self.index.check() is not FileChange.MISSING:
             self._start_scan()
@@ -447,11 +255,11 @@ class AuditBrowser(QWidget):
         assert self.index is not None
         if self._scan is not None or self._shut_down:
             return
-        thread = _ScanThread(self.index.path, self.index.indexed_size, self.index.identity)
-        self._scan = thread
+        worker = ScanWorker(self.index.path, self.index.indexed_size, self.index.identity)
+        self._scan = WorkerThread(worker, "audit-indexer")
         self.progress.setValue(0)
         self.progress.show()
-        thread.start()
+        self._scan.start()
         self._drain_timer.start()
         self._update_counts()
 
@@ -461,28 +269,28 @@ class AuditBrowser(QWidget):
             return
         thread, self._scan = self._scan, None
         self._drain_timer.stop()
-        thread.stop.set()
-        thread.wait()
+        thread.worker.request_stop()
+        thread.wait(_SCAN_STOP_MS)
         self.progress.hide()
 
     def _drain(self) -> None:
-        """Take what the scan thread indexed so far into the index and the table."""
+        """Take what the scan worker indexed so far into the index and the table."""
         thread = self._scan
         if thread is None or self.index is None:
             self._drain_timer.stop()
             return
+        blocks = thread.worker.blocks
         deadline = time.perf_counter() + _DRAIN_BUDGET_S
-        end: _ScanEnd | None = None
+        end: ScanEnd | None = None
         grew = False
         while time.perf_counter() < deadline:
-            try:
-                item = thread.blocks.get_nowait()
-            except queue.Empty:
+            items = blocks.drain(1).items
+            if not items:
                 break
-            if isinstance(item, _ScanEnd):
-                end = item
+            if isinstance(items[0], ScanEnd):
+                end = items[0]
                 break
-            grew |= bool(self.index.append(item))
+            grew |= bool(self.index.append(items[0]))
         if grew:
             self.model.sync()
             self._update_times()
@@ -491,7 +299,7 @@ class AuditBrowser(QWidget):
         if end is not None:
             self._scan = None
             self._drain_timer.stop()
-            thread.wait()  # it put its last item and is returning
+            thread.wait(_SCAN_STOP_MS)  # it put its last item and is returning
             self.progress.hide()
             self._status = f"cannot read: {end.error}" if end.error else ""
             self._update_counts()
@@ -517,21 +325,7 @@ class AuditBrowser(QWidget):
         self._filter_timer.start()
 
     def current_filter(self) -> AuditFilter:
-        def when(edit: QDateTimeEdit) -> datetime:
-            d = edit.dateTime()
-            return datetime(
-                d.date().year(), d.date().month(), d.date().day(),
-                d.time().hour(), d.time().minute(), d.time().second(),
-                tzinfo=UTC,
-            )  # fmt: skip
-
-        return AuditFilter(
-            text=self.text_edit.text(),
-            order_id=self.order_edit.text().strip(),
-            event_types=self.event_combo.currentData(),
-            since=when(self.since_edit) if self.since_box.isChecked() else None,
-            until=when(self.until_edit) if self.until_box.isChecked() else None,
-        )
+        return self.filters.current_filter()
 
     def apply_filter(self) -> None:
         self._filter_timer.stop()
@@ -539,36 +333,14 @@ class AuditBrowser(QWidget):
         self._update_counts()
 
     def clear_filters(self) -> None:
-        for w in (self.text_edit, self.order_edit, self.event_combo, self.since_box):
-            w.blockSignals(True)
-        self.text_edit.clear()
-        self.order_edit.clear()
-        self.event_combo.setCurrentIndex(0)
-        self.since_box.setChecked(False)
-        self.until_box.setChecked(False)
-        for w in (self.text_edit, self.order_edit, self.event_combo, self.since_box):
-            w.blockSignals(False)
-        self.since_edit.setEnabled(False)
-        self.apply_filter()
+        self.filters.clear()  # applies through `cleared`
 
     def _update_times(self) -> None:
-        """Offer the file's own time span in the time filter while it is not in use."""
-        if self.index is None or not self.index.line_count:
-            return
-        times = self.index.times
-        first, last = times[0], times[-1]
-        for box, edit, value in (
-            (self.since_box, self.since_edit, first),
-            (self.until_box, self.until_edit, last),
-        ):
-            if box.isChecked() or not value:
-                continue
-            stamp = QDateTime.fromString(value.decode(), "yyyy-MM-ddTHH:mm:ss")
-            edit.blockSignals(True)
-            edit.setDateTime(stamp)
-            edit.blockSignals(False)
+        if self.index is not None and self.index.line_count:
+            times = self.index.times
+            self.filters.offer_times(times[0], times[-1])
 
-    # -- counts, tail, selection ----------------------------------------------------------
+    # -- counts and detail --------------------------------------------------------------
 
     def _set_status(self, text: str) -> None:
         if text != self._status:
@@ -589,83 +361,68 @@ class AuditBrowser(QWidget):
             parts.append(self._status)
         self.count_label.setText(" · ".join(parts))
 
-    def _remember_tail(self, *_: object) -> None:
-        bar = self.view.verticalScrollBar()
-        self._at_tail = bar.value() >= bar.maximum() and self.model.rowCount() > 0
-
-    def _keep_tail(self, *_: object) -> None:
-        if self._at_tail and self.follow_box.isChecked() and not self.is_indexing():
-            self.view.scrollToBottom()
-
-    def _remember_selection(self) -> None:
-        current = self.view.currentIndex()
-        self._selected_line = self.model.line_of(current.row()) if current.isValid() else None
-
-    def _restore_selection(self) -> None:
-        line, self._selected_line = self._selected_line, None
-        row = self.model.row_of_line(line) if line is not None else None
-        if row is None:
-            self._clear_detail()
-            return
-        index = self.model.index(row, 0)
-        self.view.selectionModel().setCurrentIndex(
-            index,
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
-
-    # -- detail pane --------------------------------------------------------------------
-
-    def _clear_detail(self) -> None:
-        self.summary.setText("Select a row to see its order and raw message.")
-        self.order_text.clear()
-        self.raw_text.clear()
+    def _selection_restored(self, found: bool) -> None:
+        if not found:
+            self.detail.clear()
 
     def _show_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         row = self.model.audit_row(current.row()) if current.isValid() else None
         if row is None:
-            self._clear_detail()
+            self.detail.clear()
             return
         self.show_row(row)
 
     def show_row(self, row: AuditRow) -> None:
         """Fill the detail pane with one row."""
-        if row.malformed:
-            self.summary.setText(
-                f"<b>Line {row.line + 1:,}: malformed</b> — {html.escape(row.error)}"
-            )
-            self.order_text.setPlainText("")
-            self.raw_text.setPlainText(row.text)
-            return
-        where = f"{row.record.get('kafka_topic', '?')} [{row.partition}] @ {row.offset}"
-        parts = [
-            f"<b>{html.escape(row.event_type)}</b>",
-            html.escape(row.timestamp),
-            f"order <b>{html.escape(row.order_id or '—')}</b>",
-            html.escape(where),
-            f"{row.record.get('message_size', '?')} bytes",
-            "deserialized" if row.record.get("deserialized") else "not deserialized",
-        ]
-        text = " · ".join(parts)
-        if row.error:
-            text += f"<br><span style='color:#c62828'>{html.escape(row.error)}</span>"
-        self.summary.setText(text)
-        if row.order_full is not None:
-            self.order_text.setPlainText(json.dumps(row.order_full, indent=2, ensure_ascii=False))
-        else:
-            self.order_text.setPlainText("(no parsed order)")
-        self.raw_text.setPlainText(pretty_json(row.raw_message))
+        self.detail.show_row(row)
 
     # -- drag and drop ------------------------------------------------------------------
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+    def dragEnterEvent(self, event: Any) -> None:
         urls = event.mimeData().urls()
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:
+    def dropEvent(self, event: Any) -> None:
         urls = event.mimeData().urls()
         if urls and urls[0].isLocalFile():
             self.open_file(Path(urls[0].toLocalFile()))
             event.acceptProposedAction()
+
+
+def _shortcut(
+    parent: QWidget, text: str, key: QKeySequence.StandardKey, slot: Callable[[], object]
+) -> QAction:
+    action = QAction(text, parent)
+    action.setShortcut(key)
+    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    action.triggered.connect(slot)
+    return action
+
+
+class AuditTab(Tab):
+    """The audit trail tab: the browser on the tracker's `tracker.events`."""
+
+    title = "Audit trail"
+    shortcut = "Ctrl+2"
+
+    def __init__(self, settings: Settings) -> None:
+        self.browser = AuditBrowser(audit_path(settings))
+
+    @property
+    def widget(self) -> AuditBrowser:
+        return self.browser
+
+    def apply_settings(self, old: Settings, new: Settings) -> None:
+        if new.log_dir != old.log_dir and audit_path(new).exists():
+            self.browser.open_file(audit_path(new))
+
+    def shutdown(self) -> None:
+        self.browser.shutdown()
+
+    def busy(self) -> bool:
+        return self.browser.is_indexing()
+
+
+def audit_path(settings: Settings) -> Path:
+    return settings.log_dir / "tracker.events"

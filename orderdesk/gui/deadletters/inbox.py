@@ -1,10 +1,11 @@
 """The dead-letter inbox: browse, filter, inspect, fix and republish dead letters.
 
-The reader and the republisher run on their own threads (`dlq_workers`); the inbox drains
-the reader's feed on a timer, so a topic of many thousands of dead letters costs the event
-loop a few batch inserts, not one signal per message. Replays are recorded in the ledger
-(`orderdesk.deadletters.ledger`), which the inbox re-reads when it changes, so 'Replayed' also
-shows what another OrderDesk (or `orderdesk dlq republish`) of the same user did.
+The reader and the republisher run on threads of their own (`reading`, `bulk`); the inbox
+takes the reader's entries in batches from a timer, so a topic of many thousands of dead
+letters costs the event loop a few batch inserts, not one signal per message. Replays are
+recorded in the ledger (`orderdesk.deadletters.ledger`), which the inbox re-reads when it
+changes, so 'Replayed' also shows what another OrderDesk (or `orderdesk dlq republish`)
+of the same user did.
 """
 
 from __future__ import annotations
@@ -14,23 +15,12 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSplitter,
-    QTabBar,
-    QTableView,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -40,35 +30,22 @@ from orderdesk.deadletters.entries import DeadLetterEntry
 from orderdesk.deadletters.ledger import ReplayLedger
 from orderdesk.deadletters.republish import ReplayRequest, ReplaySummary
 from orderdesk.domain import FailureReason
-from orderdesk.domain.text import plural
-from orderdesk.gui.deadletters.editor import PayloadEditor, pretty_json
-from orderdesk.gui.deadletters.model import (
-    COL_ERROR,
-    COL_KEY,
-    COL_ORIGINAL,
-    COL_REASON,
-    COL_REPLAYED,
-    COL_RETRIES,
-    COL_TIME,
-    DeadLetterFilterModel,
-    DeadLetterTableModel,
-    EntryRole,
-)
-from orderdesk.gui.deadletters.workers import (
-    STOP_WAIT_MS,
-    DeadLetterFeed,
-    DeadLetterReaderThread,
-    RepublishThread,
-)
+from orderdesk.domain.text import pretty_json
+from orderdesk.gui.deadletters.bulk import RepublishBar, RepublishJob, ask_republish
+from orderdesk.gui.deadletters.details import TAB_EDIT, DeadLetterDetails
+from orderdesk.gui.deadletters.model import DeadLetterFilterModel, DeadLetterTableModel, EntryRole
+from orderdesk.gui.deadletters.reading import TopicFollower
+from orderdesk.gui.deadletters.reasons import ReasonTabs
+from orderdesk.gui.deadletters.table import dead_letter_table
+from orderdesk.gui.deadletters.workers import STOP_WAIT_MS
+from orderdesk.gui.tab import Tab
 
-#: How often the reader's feed is drained into the table.
-DRAIN_INTERVAL_MS = 200
+__all__ = ["TAB_EDIT", "DeadLetterInbox", "DeadLettersTab"]
+
 #: Milliseconds of quiet typing before the text filter applies.
 SEARCH_DELAY_MS = 150
 #: How often the ledger is checked for replays made elsewhere.
 LEDGER_INTERVAL_MS = 2_000
-
-TAB_PAYLOAD, TAB_ERROR, TAB_HEADERS, TAB_REPLAYS, TAB_EDIT = range(5)
 
 
 class DeadLetterInbox(QWidget):
@@ -88,16 +65,19 @@ class DeadLetterInbox(QWidget):
         super().__init__(parent)
         self.settings = settings
         self.ledger = ReplayLedger.for_log_dir(settings.log_dir)
-        self._reader: DeadLetterReaderThread | None = None
-        #: Count shown on each reason tab, by tab index.
-        self._reason_shown: dict[int, int] = {}
-        #: Readers asked to stop whose threads have not ended yet (a reload, a shutdown).
-        self._retiring: list[DeadLetterReaderThread] = []
-        self._feed: DeadLetterFeed | None = None
-        self._republisher: RepublishThread | None = None
-        self._caught_up = False
         self._reader_error = ""
         self._current: DeadLetterEntry | None = None
+        self.follower = TopicFollower(self)
+        self.follower.entries.connect(self._add_entries)
+        self.follower.caught_up.connect(self._caught_up)
+        self.follower.failed.connect(self._reader_failed)
+        self.job = RepublishJob(self)
+        self.job.progress.connect(
+            lambda done, total, line: self.bar.show_progress(done, total, line)
+        )
+        self.job.done.connect(self._republish_done)
+        self.job.failed.connect(self._republish_failed)
+        self.job.ended.connect(self._republish_ended)
 
         self.model = DeadLetterTableModel(self)
         self.proxy = DeadLetterFilterModel(self)
@@ -109,9 +89,6 @@ class DeadLetterInbox(QWidget):
         self.proxy.rowsRemoved.connect(self._update_selection_state)
         self.proxy.modelReset.connect(self._update_selection_state)
 
-        self._drain_timer = QTimer(self)
-        self._drain_timer.setInterval(DRAIN_INTERVAL_MS)
-        self._drain_timer.timeout.connect(self.drain)
         self._ledger_timer = QTimer(self)
         self._ledger_timer.setInterval(LEDGER_INTERVAL_MS)
         self._ledger_timer.timeout.connect(self.refresh_replays)
@@ -154,56 +131,16 @@ class DeadLetterInbox(QWidget):
         top.addWidget(self.reload_button)
         top.addWidget(self.status, 2)
 
-        # One tab per failure reason, with its count: grouping and filter in one line,
-        # leaving the table the whole width.
-        self.reasons = QTabBar(self)
-        self.reasons.setObjectName("dlqReasons")
-        self.reasons.setDrawBase(False)
-        self.reasons.setExpanding(False)
-        self.reasons.setUsesScrollButtons(True)
-        # Room under the baseline, or the underscores of the reason names are cut off.
-        self.reasons.setStyleSheet(
-            "QTabBar::tab { padding: 5px 10px 6px 10px; margin-right: 4px; border-radius: 4px;"
-            " border: 1px solid palette(mid); }"
-            "QTabBar::tab:selected { background: palette(highlight);"
-            " color: palette(highlighted-text); border-color: palette(highlight); }"
-        )
-        for reason in (None, *FailureReason):
-            index = self.reasons.addTab(self._reason_text(reason, 0))
-            # Stored as text: Qt turns a str-based enum into a plain str anyway.
-            self.reasons.setTabData(index, "" if reason is None else reason.value)
+        self.reasons = ReasonTabs(self)
         self.reasons.currentChanged.connect(self._filter_reason)
-
-        self.table = QTableView(self)
-        self.table.setObjectName("dlqTable")
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(COL_TIME, Qt.SortOrder.DescendingOrder)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(COL_ERROR, QHeaderView.ResizeMode.Stretch)
-        metrics = self.table.fontMetrics()
-        # Fixed widths from sample text: ResizeToContents would scan every row.
-        for col, sample in (
-            (COL_TIME, "2026-11-25 23:59:59"),
-            (COL_REASON, "DESERIALIZATION_ERROR"),
-            (COL_ORIGINAL, "orders[12]@1234567"),
-            (COL_KEY, "6f1c2d0e-8a4b"),
-            (COL_RETRIES, "Retries"),
-            (COL_REPLAYED, "Replayed"),
-        ):
-            self.table.setColumnWidth(col, metrics.horizontalAdvance(sample) + 28)
-        self.table.horizontalHeader().setMinimumSectionSize(metrics.horizontalAdvance("Key") + 28)
+        self.table = dead_letter_table(self.proxy, self)
         self.table.selectionModel().selectionChanged.connect(self._update_selection_state)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-
-        self.details = self._build_details()
+        self.details = DeadLetterDetails(self)
+        self.details.republish_requested.connect(self.republish_current)
+        # The detail widgets, for scripts and tests.
+        self.tabs, self.editor = self.details.tabs, self.details.editor
+        self.target_topic, self.again_box = self.details.target_topic, self.details.again_box
 
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.table)
@@ -212,147 +149,34 @@ class DeadLetterInbox(QWidget):
         right.setStretchFactor(1, 3)
         right.setChildrenCollapsible(False)
 
-        self.progress = QProgressBar(self)
-        self.progress.setVisible(False)
-        self.progress.setFormat("%v of %m")
-        self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel_republish)
-        self.summary = QLabel(self)
-        self.summary.setObjectName("dlqSummary")
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.summary.setWordWrap(True)
-        self.bulk_button = QPushButton("Republish selected…", self)
-        self.bulk_button.setObjectName("dlqRepublishSelected")
-        self.bulk_button.setToolTip(
-            "Send the selected dead letters, as they are, back to their original topics"
-        )
-        self.bulk_button.clicked.connect(self.republish_selected)
-        self.select_all_button = QPushButton("Select all shown", self)
-        self.select_all_button.clicked.connect(self.table.selectAll)
-
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.summary, 1)
-        bottom.addWidget(self.progress, 1)
-        bottom.addWidget(self.cancel_button)
-        bottom.addWidget(self.select_all_button)
-        bottom.addWidget(self.bulk_button)
+        self.bar = RepublishBar(self)
+        self.bar.republish_selected.connect(self.republish_selected)
+        self.bar.select_all.connect(self.table.selectAll)
+        self.bar.cancel.connect(self.cancel_republish)
+        self.summary, self.bulk_button = self.bar.summary, self.bar.bulk_button
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.reasons)
         layout.addWidget(right, 1)
-        layout.addLayout(bottom)
+        layout.addWidget(self.bar)
         self._show_entry(None)
-
-    def _build_details(self) -> QWidget:
-        box = QWidget(self)
-        self.info = QLabel(box)
-        self.info.setObjectName("dlqInfo")
-        self.info.setTextFormat(Qt.TextFormat.RichText)
-        self.info.setWordWrap(True)
-        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        self.tabs = QTabWidget(box)
-        self.payload_view = PayloadEditor(box, read_only=True)
-        self.error_view = QPlainTextEdit(box)
-        self.error_view.setReadOnly(True)
-        self.error_view.setFont(self.payload_view.edit.font())
-        row_height = self.fontMetrics().height() + 8
-        self.headers_view = QTableWidget(0, 2, box)
-        self.headers_view.setHorizontalHeaderLabels(["Header", "Value"])
-        self.headers_view.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents
-        )
-        self.headers_view.horizontalHeader().setStretchLastSection(True)
-        self.headers_view.verticalHeader().setVisible(False)
-        self.headers_view.verticalHeader().setDefaultSectionSize(row_height)
-        self.headers_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.replays_view = QTableWidget(0, 5, box)
-        self.replays_view.setHorizontalHeaderLabels(["#", "Replayed at", "To", "Payload", "By"])
-        self.replays_view.horizontalHeader().setStretchLastSection(True)
-        self.replays_view.verticalHeader().setVisible(False)
-        self.replays_view.verticalHeader().setDefaultSectionSize(row_height)
-        self.replays_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-
-        edit_tab = QWidget(box)
-        self.editor = PayloadEditor(edit_tab)
-        self.target_topic = QLineEdit(edit_tab)
-        self.target_topic.setObjectName("dlqTargetTopic")
-        self.again_box = QCheckBox("Again", edit_tab)
-        self.again_box.setToolTip("Republish it although it was republished before")
-        self.reset_button = QPushButton("Reset to original", edit_tab)
-        self.reset_button.clicked.connect(self._reset_editor)
-        self.republish_one_button = QPushButton("Republish this entry…", edit_tab)
-        self.republish_one_button.setObjectName("dlqRepublishOne")
-        self.republish_one_button.clicked.connect(self.republish_current)
-        # One row of controls under the editor, so the payload keeps the height.
-        actions = QHBoxLayout()
-        actions.addWidget(QLabel("Target topic:", edit_tab))
-        actions.addWidget(self.target_topic, 1)
-        actions.addWidget(self.again_box)
-        actions.addWidget(self.reset_button)
-        actions.addWidget(self.republish_one_button)
-        edit_layout = QVBoxLayout(edit_tab)
-        edit_layout.setContentsMargins(6, 6, 6, 6)
-        edit_layout.addWidget(self.editor, 1)
-        edit_layout.addLayout(actions)
-        self.editor.edit.setMinimumHeight(self.editor.edit.fontMetrics().lineSpacing() * 5)
-
-        self.tabs.addTab(self.payload_view, "Payload")
-        self.tabs.addTab(self.error_view, "Error && stack")
-        self.tabs.addTab(self.headers_view, "Headers")
-        self.tabs.addTab(self.replays_view, "Replays")
-        self.tabs.addTab(edit_tab, "Fix && republish")
-
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.info)
-        layout.addWidget(self.tabs, 1)
-        return box
 
     # -- reader ----------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start reading the dead-letter topic from the beginning (no-op when running)."""
-        if self._reader is not None:
+        if self.follower.reading:
             return
-        self._caught_up = False
         self._reader_error = ""
-        self._feed = DeadLetterFeed()
-        reader = DeadLetterReaderThread(self.settings, self._feed, self)
-        reader.failed.connect(self._reader_failed)
-        self._reader = reader
-        reader.start()
-        self._drain_timer.start()
+        self.follower.start(self.settings)
         self._ledger_timer.start()
         self._update_status()
 
     def stop_reader(self) -> None:
-        """Ask the reader to stop and forget it; returns at once.
-
-        Its thread ends in the background (a broker that does not answer can hold it for
-        seconds); `busy` stays true until it has, and the thread deletes itself then.
-        """
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            reader.request_stop()
-            if reader.isRunning():
-                self._retiring.append(reader)
-                # A bound method: the slot runs on the GUI thread, not the ending one.
-                reader.finished.connect(self._reader_finished)
-            else:
-                reader.deleteLater()
-        self._drain_timer.stop()
-        self.drain()
+        """Ask the reader to stop and forget it; returns at once (`busy` until it ended)."""
+        self.follower.stop()
         self._update_status()
-
-    def _reader_finished(self) -> None:
-        reader = self.sender()
-        if isinstance(reader, DeadLetterReaderThread) and reader in self._retiring:
-            self._retiring.remove(reader)
-            reader.wait()  # returns at once: the thread has finished
-            reader.deleteLater()
 
     def reload(self) -> None:
         """Forget what was read and read the topic again from the beginning."""
@@ -376,90 +200,61 @@ class DeadLetterInbox(QWidget):
         """
         self._ledger_timer.stop()
         self._search_timer.stop()
-        if self._republisher is not None:
-            self._republisher.cancel()
+        self.job.cancel()
         self.stop_reader()
 
     @property
     def busy(self) -> bool:
         """Whether a reader or republish thread of this inbox is still running."""
-        threads = [*self._retiring, self._reader, self._republisher]
-        return any(t is not None and t.isRunning() for t in threads)
+        return self.follower.busy or self.job.is_running()
 
     def wait_stopped(self, timeout_ms: int = STOP_WAIT_MS) -> bool:
         """Block until every thread of the inbox has ended (after `shutdown()`)."""
-        threads = [t for t in (*self._retiring, self._reader, self._republisher) if t]
-        return all(t.wait(timeout_ms) for t in threads)
+        return self.follower.wait_stopped(timeout_ms) and self.job.wait(timeout_ms)
 
     @property
     def is_caught_up(self) -> bool:
-        return self._caught_up
+        return self.follower.is_caught_up
 
     def drain(self) -> None:
         """Move what the reader has read into the table."""
-        if self._feed is None:
-            return
-        entries, caught_up = self._feed.drain()
-        if entries:
-            self.model.add_entries(entries)
-            if self._current is None and self.proxy.rowCount() > 0:
-                self.table.selectRow(0)
-        if caught_up and not self._caught_up:
-            self._caught_up = True
-            self._update_status()
-            self.caught_up.emit()
+        self.follower.drain()
+
+    def _add_entries(self, entries: list[DeadLetterEntry]) -> None:
+        self.model.add_entries(entries)
+        if self._current is None and self.proxy.rowCount() > 0:
+            self.table.selectRow(0)
+
+    def _caught_up(self) -> None:
+        self._update_status()
+        self.caught_up.emit()
 
     def _reader_failed(self, message: str) -> None:
-        if self.sender() is not self._reader:
-            return  # a reader stopped by a reload: its failure is no longer news
         self._reader_error = message
         self._update_status()
 
     def refresh_replays(self) -> None:
         self.model.set_replays(self.ledger.replayed_ids(self.settings.topics.dlq))
         if self._current is not None:
-            self._show_replays(self._current)
+            self.details.show_replays(self._history(self._current))
+
+    def _history(self, entry: DeadLetterEntry) -> list[Any]:
+        return self.ledger.history(entry.dlq_topic, entry.id)
 
     # -- filters and selection -------------------------------------------------------------
 
-    @staticmethod
-    def _reason_text(reason: FailureReason | None, count: int) -> str:
-        return f"{'All reasons' if reason is None else reason.value}  ({count:,})"
-
-    def _reason_at(self, index: int) -> FailureReason | None:
-        value = self.reasons.tabData(index)
-        return FailureReason(value) if value else None
-
     def _update_reason_counts(self) -> None:
-        counts = self.model.reason_counts()
-        total = sum(counts.values())
-        # Only tabs whose count changed are touched: each change relayouts the tab bar, and
-        # dead letters arrive several times a second while the services run.
-        shown = self._reason_shown
-        for index in range(self.reasons.count()):
-            reason = self._reason_at(index)
-            count = total if reason is None else counts.get(reason, 0)
-            if shown.get(index) == count:
-                continue
-            was = shown.get(index)
-            shown[index] = count
-            self.reasons.setTabText(index, self._reason_text(reason, count))
-            if reason is not None and (was is None or bool(was) != bool(count)):
-                color = self.palette().text() if count else self.palette().placeholderText()
-                self.reasons.setTabTextColor(index, color.color())
+        self.reasons.set_counts(self.model.reason_counts())
 
     def set_reason_filter(self, reason: FailureReason | None) -> None:
-        for index in range(self.reasons.count()):
-            if self._reason_at(index) == reason:
-                self.reasons.setCurrentIndex(index)
-                return
+        self.reasons.select(reason)
 
     def reason_counts_shown(self) -> list[str]:
         """The reason tabs' texts, as the user reads them."""
-        return [self.reasons.tabText(i) for i in range(self.reasons.count())]
+        return self.reasons.texts()
 
     def _filter_reason(self, index: int) -> None:
-        self.proxy.set_reason(self._reason_at(index) if index >= 0 else None)
+        self.proxy.set_reason(self.reasons.reason_at(index) if index >= 0 else None)
         self._update_selection_state()
 
     def _filter_text(self, text: str) -> None:
@@ -484,12 +279,9 @@ class DeadLetterInbox(QWidget):
 
     def _update_selection_state(self, *_args: Any) -> None:
         count = len(self.table.selectionModel().selectedRows())
-        busy = self._republisher is not None
-        self.bulk_button.setText(f"Republish selected ({count:,})…")
-        self.bulk_button.setEnabled(count > 0 and not busy)
-        self.select_all_button.setEnabled(self.proxy.rowCount() > 0)
-        self.republish_one_button.setEnabled(self._current is not None and not busy)
-        self.reset_button.setEnabled(self._current is not None)
+        busy = self.job.busy
+        self.bar.set_selection(count, self.proxy.rowCount(), busy)
+        self.details.set_actions_enabled(self._current is not None, busy)
         self._update_status()
 
     def _update_status(self, *_args: Any) -> None:
@@ -501,9 +293,9 @@ class DeadLetterInbox(QWidget):
                 f"<span style='color:#c0392b'><b>Cannot read {topic}:</b> "
                 f"{html.escape(self._reader_error)}</span>"
             )
-        elif self._reader is None:
+        elif not self.follower.reading:
             text = f"{total:,} dead letters in <b>{topic}</b> (not reading)"
-        elif not self._caught_up:
+        elif not self.follower.is_caught_up:
             text = f"Reading <b>{topic}</b>… {total:,} so far"
         else:
             text = f"{total:,} dead letters in <b>{topic}</b> · following live"
@@ -522,66 +314,8 @@ class DeadLetterInbox(QWidget):
 
     def _show_entry(self, entry: DeadLetterEntry | None) -> None:
         self._current = entry
-        if entry is None:
-            self.info.setText("<i>Select a dead letter to see it in full.</i>")
-            self.payload_view.set_payload("")
-            self.error_view.setPlainText("")
-            self.headers_view.setRowCount(0)
-            self.replays_view.setRowCount(0)
-            self.editor.set_payload("")
-            self.target_topic.clear()
-            self.target_topic.setPlaceholderText("")
-            self._update_selection_state()
-            return
-        esc = html.escape
-        where = f"{esc(entry.dlq_topic)}[{entry.dlq_partition}]@{entry.dlq_offset}"
-        key = "–" if entry.original_key is None else esc(entry.original_key)
-        self.info.setText(
-            f"<b>{esc(entry.failure_reason.value)}</b> · {esc(entry.id)} · "
-            f"from <b>{esc(entry.original_coordinates)}</b> · key {key} · "
-            f"retries {entry.retry_count} · dead letter {where} ({esc(entry.source)})"
-        )
-        self.payload_view.set_payload(entry.original_payload)
-        error = entry.error_message
-        if entry.error_class:
-            error = f"{entry.error_class}: {error}"
-        self.error_view.setPlainText(
-            error + ("\n\n" + entry.error_stack if entry.error_stack else "")
-        )
-        shown_headers = entry.to_record()["headers"]
-        self.headers_view.setRowCount(len(entry.headers))
-        for row, (name, _raw) in enumerate(entry.headers):
-            self.headers_view.setItem(row, 0, QTableWidgetItem(name))
-            value = shown_headers.get(name)
-            self.headers_view.setItem(
-                row, 1, QTableWidgetItem("(null)" if value is None else value)
-            )
-        self._show_replays(entry)
-        self.editor.set_payload(entry.original_payload)
-        self.target_topic.clear()
-        self.target_topic.setPlaceholderText(entry.original_topic or "name a topic")
+        self.details.show_entry(entry, self._history(entry) if entry is not None else ())
         self._update_selection_state()
-
-    def _show_replays(self, entry: DeadLetterEntry) -> None:
-        history = self.ledger.history(entry.dlq_topic, entry.id)
-        self.replays_view.setRowCount(len(history))
-        for row, record in enumerate(history):
-            cells = (
-                str(record.replay_count),
-                record.replayed_at_time.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-                f"{record.target_topic}[{record.target_partition}]@{record.target_offset}",
-                "edited" if record.payload_edited else "as it was",
-                record.user,
-            )
-            for col, text in enumerate(cells):
-                self.replays_view.setItem(row, col, QTableWidgetItem(text))
-        self.tabs.setTabText(TAB_REPLAYS, f"Replays ({len(history)})" if history else "Replays")
-        self.again_box.setChecked(False)
-        self.again_box.setEnabled(bool(history))
-
-    def _reset_editor(self) -> None:
-        if self._current is not None:
-            self.editor.set_payload(self._current.original_payload)
 
     # -- republish -------------------------------------------------------------------------
 
@@ -589,32 +323,7 @@ class DeadLetterInbox(QWidget):
         self, count: int, targets: list[str], already: int, problems: int
     ) -> tuple[bool, bool]:
         """Ask before sending: (go ahead, include entries replayed before)."""
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Republish dead letters")
-        text = f"Republish {plural(count, 'message')} to {', '.join(targets)}?"
-        box.setText(text)
-        notes = []
-        if problems:
-            notes.append(
-                f"The edited payload is still not a valid order ({plural(problems, 'problem')})."
-            )
-        if already:
-            notes.append(
-                f"{already:,} of them {'was' if already == 1 else 'were'} republished before "
-                "and will be skipped "
-                "unless you tick the box below."
-            )
-        if notes:
-            box.setInformativeText("\n".join(notes))
-        again = None
-        if already:
-            again = QCheckBox("Republish those again", box)
-            box.setCheckBox(again)
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        accepted = box.exec() == QMessageBox.StandardButton.Yes
-        return accepted, bool(again is not None and again.isChecked())
+        return ask_republish(self, count, targets, already, problems)
 
     def republish_selected(self) -> bool:
         """Republish the selected entries as they are; True when the work was started."""
@@ -642,7 +351,7 @@ class DeadLetterInbox(QWidget):
     def _confirm_and_start(
         self, requests: list[ReplayRequest], again: bool, problems: int = 0
     ) -> bool:
-        if self._republisher is not None:
+        if self.job.busy:
             return False
         targets = sorted({r.topic or "?" for r in requests})
         already = sum(
@@ -653,56 +362,52 @@ class DeadLetterInbox(QWidget):
         )
         if not ok:
             return False
-        thread = RepublishThread(self.settings, self.ledger, requests, again or include_again, self)
-        thread.progress.connect(self._republish_progress)
-        thread.done.connect(self._republish_done)
-        thread.failed.connect(self._republish_failed)
-        thread.finished.connect(self._republish_thread_finished)
-        self._republisher = thread
-        self.progress.setRange(0, len(requests))
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.cancel_button.setEnabled(True)
-        self.summary.setText(f"Republishing {len(requests):,}…")
+        self.job.start(self.settings, self.ledger, requests, again or include_again)
+        self.bar.started(len(requests))
         self._update_selection_state()
-        thread.start()
         return True
 
     def cancel_republish(self) -> None:
-        if self._republisher is not None:
-            self._republisher.cancel()
-            self.cancel_button.setEnabled(False)
+        self.job.cancel()
 
     @property
     def republishing(self) -> bool:
-        return self._republisher is not None
-
-    def _republish_progress(self, done: int, total: int, line: str) -> None:
-        self.progress.setMaximum(total)
-        self.progress.setValue(done)
-        self.summary.setToolTip(line)
+        return self.job.busy
 
     def _republish_done(self, summary: ReplaySummary) -> None:
-        color = "#2e7d32" if summary.ok else "#c0392b"
-        self.summary.setText(f"<span style='color:{color}'><b>{summary.text()}</b></span>")
-        problems = [r.describe() for r in summary.results if r.outcome.value != "acknowledged"]
-        self.summary.setToolTip("\n".join(problems[:30]) or summary.text())
+        self.bar.show_summary(summary)
         self.refresh_replays()
         self.republish_finished.emit(summary)
 
     def _republish_failed(self, message: str) -> None:
-        self.summary.setText(
-            f"<span style='color:#c0392b'><b>Republish failed:</b> {html.escape(message)}</span>"
-        )
+        self.bar.show_failure(message)
         self.republish_finished.emit(ReplaySummary())
 
-    def _republish_thread_finished(self) -> None:
-        thread = self._republisher
-        self._republisher = None
-        if thread is not None:
-            thread.wait()
-            thread.deleteLater()
-        self.progress.setVisible(False)
-        self.cancel_button.setVisible(False)
+    def _republish_ended(self) -> None:
+        self.bar.ended()
         self._update_selection_state()
+
+
+class DeadLettersTab(Tab):
+    """The dead-letter tab: the inbox on the settings' dead-letter topic."""
+
+    title = "Dead letters"
+    shortcut = "Ctrl+3"
+
+    def __init__(self, settings: Settings) -> None:
+        self.inbox = DeadLetterInbox(settings)
+
+    @property
+    def widget(self) -> DeadLetterInbox:
+        return self.inbox
+
+    def apply_settings(self, old: Settings, new: Settings) -> None:
+        moved = (new.kafka, new.topics.dlq, new.log_dir) != (old.kafka, old.topics.dlq, old.log_dir)
+        if moved:
+            self.inbox.apply_settings(new)  # reads the new cluster's dead letters
+
+    def shutdown(self) -> None:
+        self.inbox.shutdown()
+
+    def busy(self) -> bool:
+        return self.inbox.busy

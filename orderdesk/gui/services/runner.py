@@ -1,18 +1,17 @@
 """QThread adapters for the Qt-free services.
 
-Each run of a service gets a `ServiceWorker` moved to a fresh `QThread`; the thread's
-`started` signal runs the worker, whose `run()` blocks in `Service.run()` until the
-service is done or stopped. A `ServiceRunner`, living on the GUI thread, owns that pair.
+Each run of a service gets a `ServiceWorker` run by a `WorkerThread` (the GUI's one thread
+idiom, see `orderdesk.gui.widgets.threads`); its `run()` blocks in `Service.run()` until
+the service is done or stopped. A `ServiceRunner`, living on the GUI thread, owns them.
 
 Data flow is pull, not push: the service's `on_stats`/`on_log` callbacks (called on the
-worker thread) only write into a `ServiceFeed` (a lock, the latest stats snapshot and a
-bounded deque of log entries). The main window drains every feed from one GUI timer, so a
+worker thread) only write into a `ServiceFeed` (a bounded `Feed` of log entries plus the
+latest stats snapshot). The main window drains every feed from one GUI timer, so a
 service doing tens of thousands of orders per second costs the event loop one drain per
 tick, never one signal per message.
 
-Stopping: `Service.stop()` is thread-safe (it sets a `threading.Event`). The runner's
-`stop_requested` signal is wired to `ServiceWorker.stop` with a `DirectConnection`, so the
-slot runs at once on the GUI thread; a queued connection would wait for the worker
+Stopping: `Service.stop()` is thread-safe (it sets a `threading.Event`); the runner calls
+`ServiceWorker.stop` directly on the GUI thread. A queued call would wait for the worker
 thread's event loop, which never turns while `run()` blocks in the service.
 """
 
@@ -20,16 +19,17 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from orderdesk.config import Settings
 from orderdesk.domain import LogEntry, LogLevel
+from orderdesk.gui.widgets.feed import Feed
+from orderdesk.gui.widgets.threads import WorkerThread
 
 #: Log entries kept per service between two drains; older ones are counted as dropped.
 FEED_CAPACITY = 2_000
@@ -73,32 +73,27 @@ class FeedBatch:
 
 
 class ServiceFeed:
-    """Thread-safe hand-over from a service thread to the GUI timer. Bounded."""
+    """Thread-safe hand-over from a service thread to the GUI timer: a bounded `Feed` of
+    log entries and the latest stats snapshot."""
 
     def __init__(self, capacity: int = FEED_CAPACITY) -> None:
+        self._logs: Feed[LogEntry] = Feed(capacity)
         self._lock = threading.Lock()
         self._stats: Any = None
-        self._logs: deque[LogEntry] = deque(maxlen=capacity)
-        self._dropped = 0
 
     def put_stats(self, stats: Any) -> None:
         with self._lock:
             self._stats = stats
 
     def put_log(self, entry: LogEntry) -> None:
-        with self._lock:
-            if len(self._logs) == self._logs.maxlen:
-                self._dropped += 1
-            self._logs.append(entry)
+        self._logs.put(entry)
 
     def drain(self) -> FeedBatch:
         """Take everything reported so far; stats is None when no new snapshot came."""
         with self._lock:
-            batch = FeedBatch(self._stats, list(self._logs), self._dropped)
-            self._stats = None
-            self._logs.clear()
-            self._dropped = 0
-        return batch
+            stats, self._stats = self._stats, None
+        logs = self._logs.drain()
+        return FeedBatch(stats, logs.items, logs.dropped)
 
 
 class ServiceWorker(QObject):
@@ -181,26 +176,24 @@ class RunState(StrEnum):
 
 
 class ServiceRunner(QObject):
-    """Starts and stops one service in its own QThread; lives on the GUI thread.
+    """Starts and stops one service in its own thread; lives on the GUI thread.
 
     Signals:
         state_changed(str): the `RunState` value changed.
         failed(str): the last run failed; a one-line reason.
         stopped(object): the thread is gone; carries the run's result (None on failure).
-        stop_requested(): wired to the worker's stop slot with a DirectConnection.
     """
 
     state_changed = Signal(str)
     failed = Signal(str)
     stopped = Signal(object)
-    stop_requested = Signal()
 
     def __init__(self, name: str, factory: ServiceFactory, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
         self._factory = factory
         self.feed = ServiceFeed()
-        self._thread: QThread | None = None
+        self._thread: WorkerThread | None = None
         self._worker: ServiceWorker | None = None
         self._state = RunState.STOPPED
         self._failed = False
@@ -222,16 +215,10 @@ class ServiceRunner(QObject):
             return False
         self._failed = False
         self.last_error = None
-        thread = QThread()
-        thread.setObjectName(f"orderdesk-{self.name}")
         worker = ServiceWorker(self._factory, settings, self.feed)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        self.stop_requested.connect(worker.stop, Qt.ConnectionType.DirectConnection)
         worker.failed.connect(self._on_failed)
         worker.finished.connect(self._on_worker_finished)
-        # Quit from the worker's own thread: the run is over, its event loop may end.
-        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread = WorkerThread(worker, f"orderdesk-{self.name}")
         thread.finished.connect(self._on_thread_finished)
         self._thread, self._worker = thread, worker
         self._set_state(RunState.RUNNING)
@@ -243,7 +230,12 @@ class ServiceRunner(QObject):
         if self._thread is None or self._state is RunState.STOPPING:
             return
         self._set_state(RunState.STOPPING)
-        self.stop_requested.emit()
+        if self._worker is not None:
+            self._worker.stop()
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Block until the thread ended (tests and scripts; never the GUI thread)."""
+        return self._thread is None or self._thread.wait(timeout_ms)
 
     @Slot(str)
     def _on_failed(self, reason: str) -> None:
@@ -257,14 +249,8 @@ class ServiceRunner(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        thread, worker = self._thread, self._worker
-        self._thread = self._worker = None
-        if worker is not None:
-            self.stop_requested.disconnect(worker.stop)
-        if thread is not None:
-            thread.wait()  # returns at once: the thread has finished; reaps it cleanly
         # Both are owned by Python (no parent): dropping the last references deletes them.
-        del thread, worker
+        self._thread = self._worker = None
         self._set_state(RunState.FAILED if self._failed else RunState.STOPPED)
         self.stopped.emit(self.last_result)
 

@@ -1,0 +1,185 @@
+"""Republishing from the inbox: the background job and the bar that shows it."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QWidget,
+)
+
+from orderdesk.config import Settings
+from orderdesk.deadletters.ledger import ReplayLedger
+from orderdesk.deadletters.republish import ReplayRequest, ReplaySummary
+from orderdesk.domain.text import plural
+from orderdesk.gui.deadletters.workers import STOP_WAIT_MS, RepublishWorker
+from orderdesk.gui.widgets.threads import WorkerThread
+
+
+class RepublishJob(QObject):
+    """At most one republish at a time, on a thread of its own.
+
+    Signals:
+        progress(int, int, str): settled so far, total, the latest result as one line.
+        done(object): the `ReplaySummary` (an empty one when nothing could be sent).
+        failed(str): nothing could be republished; the reason.
+        ended(): the thread is gone; another republish may start.
+    """
+
+    progress = Signal(int, int, str)
+    done = Signal(object)
+    failed = Signal(str)
+    ended = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: WorkerThread | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def start(
+        self, settings: Settings, ledger: ReplayLedger, requests: list[ReplayRequest], again: bool
+    ) -> bool:
+        if self._thread is not None:
+            return False
+        worker = RepublishWorker(settings, ledger, requests, again)
+        worker.progress.connect(self.progress)
+        worker.done.connect(self.done)
+        worker.failed.connect(self.failed)
+        thread = WorkerThread(worker, "dlq-republish")
+        thread.finished.connect(self._ended)
+        self._thread = thread
+        thread.start()
+        return True
+
+    def cancel(self) -> None:
+        if self._thread is not None:
+            self._thread.worker.request_stop()
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_running()
+
+    def wait(self, timeout_ms: int = STOP_WAIT_MS * 3) -> bool:
+        return self._thread is None or self._thread.wait(timeout_ms)
+
+    def _ended(self) -> None:
+        self._thread = None
+        self.ended.emit()
+
+
+class RepublishBar(QWidget):
+    """Under the table: the last republish's outcome, its progress, and the bulk buttons.
+
+    Signals:
+        republish_selected(): "Republish selected…" was pressed.
+        select_all(): "Select all shown" was pressed.
+        cancel(): "Cancel" was pressed during a republish.
+    """
+
+    republish_selected = Signal()
+    select_all = Signal()
+    cancel = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.progress = QProgressBar(self)
+        self.progress.setVisible(False)
+        self.progress.setFormat("%v of %m")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self._cancel)
+        self.summary = QLabel(self)
+        self.summary.setObjectName("dlqSummary")
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
+        self.bulk_button = QPushButton("Republish selected…", self)
+        self.bulk_button.setObjectName("dlqRepublishSelected")
+        self.bulk_button.setToolTip(
+            "Check the selected dead letters, then send them back to their original topics"
+        )
+        self.bulk_button.clicked.connect(self.republish_selected)
+        self.select_all_button = QPushButton("Select all shown", self)
+        self.select_all_button.clicked.connect(self.select_all)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary, 1)
+        layout.addWidget(self.progress, 1)
+        layout.addWidget(self.cancel_button)
+        layout.addWidget(self.select_all_button)
+        layout.addWidget(self.bulk_button)
+
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.cancel.emit()
+
+    def set_selection(self, selected: int, shown: int, busy: bool) -> None:
+        self.bulk_button.setText(f"Republish selected ({selected:,})…")
+        self.bulk_button.setEnabled(selected > 0 and not busy)
+        self.select_all_button.setEnabled(shown > 0)
+
+    def started(self, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.summary.setText(f"Republishing {total:,}…")
+
+    def show_progress(self, done: int, total: int, line: str) -> None:
+        self.progress.setMaximum(total)
+        self.progress.setValue(done)
+        self.summary.setToolTip(line)
+
+    def show_summary(self, summary: ReplaySummary) -> None:
+        color = "#2e7d32" if summary.ok else "#c0392b"
+        self.summary.setText(f"<span style='color:{color}'><b>{summary.text()}</b></span>")
+        problems = [r.describe() for r in summary.results if r.outcome.value != "acknowledged"]
+        self.summary.setToolTip("\n".join(problems[:30]) or summary.text())
+
+    def show_failure(self, message: str) -> None:
+        self.summary.setText(
+            f"<span style='color:#c0392b'><b>Republish failed:</b> {html.escape(message)}</span>"
+        )
+
+    def ended(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+
+
+def ask_republish(
+    parent: QWidget, count: int, targets: list[str], already: int, problems: int
+) -> tuple[bool, bool]:
+    """Ask before sending: (go ahead, include entries replayed before)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Republish dead letters")
+    box.setText(f"Republish {plural(count, 'message')} to {', '.join(targets)}?")
+    notes = []
+    if problems:
+        notes.append(
+            f"The edited payload is still not a valid order ({plural(problems, 'problem')})."
+        )
+    if already:
+        notes.append(
+            f"{already:,} of them {'was' if already == 1 else 'were'} republished before "
+            "and will be skipped unless you tick the box below."
+        )
+    if notes:
+        box.setInformativeText("\n".join(notes))
+    again = None
+    if already:
+        again = QCheckBox("Republish those again", box)
+        box.setCheckBox(again)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    accepted = box.exec() == QMessageBox.StandardButton.Yes
+    return accepted, bool(again is not None and again.isChecked())
