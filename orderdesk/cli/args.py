@@ -28,6 +28,7 @@ FLAG_SETTINGS = {
     "seed": "producer.seed",
     "max_retries": "tracker.max_retries",
     "transient_failure_rate": "tracker.transient_failure_rate",
+    "metrics_port": "metrics.port",
 }
 
 

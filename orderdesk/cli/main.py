@@ -38,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     services.add_argument(
         "--tracker", action="store_true", help="run the order tracker without the GUI"
     )
+    services.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics of the headless services on http://HOST:PORT/metrics "
+        "(0: any free port)",
+    )
     add_common_arguments(parser)
     producer = parser.add_argument_group("producer")
     producer.add_argument("--rate", type=float, help="orders per second, 0 = as fast as possible")

@@ -5,6 +5,7 @@ from orderdesk.config.errors import ConfigError, is_secret_key
 from orderdesk.config.settings import (
     APP_NAME,
     KafkaSettings,
+    MetricsSettings,
     ProducerSettings,
     Settings,
     TopicSettings,
@@ -23,6 +24,7 @@ __all__ = [
     "ENV_PREFIX",
     "ConfigError",
     "KafkaSettings",
+    "MetricsSettings",
     "ProducerSettings",
     "Settings",
     "TopicSettings",

@@ -149,6 +149,14 @@ class TrackerSettings(_Section):
         return self
 
 
+class MetricsSettings(_Section):
+    #: Port of the headless services' Prometheus endpoint (`/metrics`); None: no endpoint,
+    #: 0: any free port (printed at start).
+    port: int | None = Field(None, ge=0, le=65535)
+    #: Address it listens on: all interfaces, so that a container's port can be published.
+    address: str = "0.0.0.0"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="forbid",
@@ -163,6 +171,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     producer: ProducerSettings = ProducerSettings()
     tracker: TrackerSettings = TrackerSettings()
+    metrics: MetricsSettings = MetricsSettings()
     log_dir: Path = Field(default_factory=lambda: default_data_dir() / "logs")
     #: Start an in-process broker instead of connecting to `kafka.bootstrap_servers`.
     embedded: bool = False
