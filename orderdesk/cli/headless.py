@@ -54,16 +54,32 @@ def run_headless(
     # The services report client trouble through their error callbacks, rate-limited;
     # librdkafka's raw lines would repeat it many times a second.
     librdkafka_log.setLevel(logging.CRITICAL)
+    sink = runner.stats_sink
+    server = None
+    if settings.metrics.port is not None:
+        from orderdesk.monitor.metrics import MetricsServer, ServiceMetrics
+
+        metrics = ServiceMetrics()
+        try:
+            server = MetricsServer(metrics, settings.metrics.port, settings.metrics.address)
+        except OSError as exc:
+            runner.error(f"cannot serve metrics on port {settings.metrics.port}: {exc}")
+            return EXIT_FAILURE
+        runner.error_stream_line(f"orderdesk: metrics on {server.url}")
+
+        def sink(name: str) -> Callable[[Any], None]:
+            return metrics.tee(name, runner.stats_sink(name))
+
     try:
         if producer:
             from orderdesk.producer.service import ProducerService
 
-            runner.add(ProducerService(settings, runner.stats_sink("producer"), runner.print_log))
+            runner.add(ProducerService(settings, sink("producer"), runner.print_log))
         if tracker:
             # Imported only when asked for, so the producer runs on its own without it.
             from orderdesk.tracker.service import TrackerService
 
-            runner.add(TrackerService(settings, runner.stats_sink("tracker"), runner.print_log))
+            runner.add(TrackerService(settings, sink("tracker"), runner.print_log))
     except ConfigError as exc:
         runner.error(str(exc))
         return EXIT_USAGE
@@ -72,7 +88,11 @@ def run_headless(
         return EXIT_FAILURE
     if producer and tracker and _ends_by_itself(settings):
         runner.follow("tracker", after="producer")
-    return runner.run()
+    try:
+        return runner.run()
+    finally:
+        if server is not None:
+            server.close()
 
 
 def _ends_by_itself(settings: Settings) -> bool:
@@ -141,6 +161,9 @@ class HeadlessRunner:
 
     def error(self, message: str) -> None:
         self._print(f"orderdesk: error: {message}", self._err)
+
+    def error_stream_line(self, text: str) -> None:
+        self._print(text, self._err)
 
     def print_log(self, entry: LogEntry) -> None:
         if entry.level not in _PRINTED_LEVELS:

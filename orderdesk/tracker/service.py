@@ -32,7 +32,7 @@ from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.deadletters import DeadLetterPath
 from orderdesk.tracker.downstream import Downstream, StockReservation
 from orderdesk.tracker.drain import Drain
-from orderdesk.tracker.lag import lag
+from orderdesk.tracker.lag import lag_by_partition
 from orderdesk.tracker.offsets import OffsetKeeper
 from orderdesk.tracker.processing import Processor
 from orderdesk.tracker.result import TrackerResult
@@ -89,7 +89,9 @@ class TrackerService(Service[TrackerStats]):
         self._drain = Drain(ctx.topic)
         self._consumer_extra = consumer_config or {}
         self._tlog: TechnicalLogWriter | None = None
-        self._lag: int | None = None
+        self._lag: dict[int, int] | None = None
+        #: Seconds spent handling received batches (for the processing-time metric).
+        self._busy = 0.0
         self._fatal: KafkaError | None = None
         self._rate = RateMeter()
         self._dlq_rate = RateMeter()
@@ -113,7 +115,9 @@ class TrackerService(Service[TrackerStats]):
             in_flight=ctx.parts.in_flight() + len(self._letters.resends),
             rate=self._rate.update(c.received),
             dead_letter_rate=self._dlq_rate.update(c.dead_lettered_total),
-            lag=self._lag,
+            lag=None if self._lag is None else sum(self._lag.values()),
+            lag_by_partition=dict(self._lag or {}),
+            processing_seconds=self._busy,
             last_error=ctx.last_error,
             last_error_at=ctx.last_error_at,
             elapsed=time.monotonic() - self._started,
@@ -151,7 +155,7 @@ class TrackerService(Service[TrackerStats]):
             )
             self._loop()
             self._offsets.checkpoint(final=True)
-            self._lag = lag(ctx.consumer, ctx.topic, ctx.parts)
+            self._lag = lag_by_partition(ctx.consumer, ctx.topic, ctx.parts)
         except ServiceError as exc:
             error = exc
         except KafkaException as exc:
@@ -300,7 +304,9 @@ class TrackerService(Service[TrackerStats]):
             if msgs:
                 msgs += consumer.consume(BATCH_SIZE - 1, BATCH_LINGER)
             if msgs:
+                began = time.perf_counter()
                 processor.route(msgs)
+                self._busy += time.perf_counter() - began
             now = time.monotonic()
             if ctx.parts.retry_due(now):
                 processor.run_retries(now)
@@ -308,7 +314,7 @@ class TrackerService(Service[TrackerStats]):
                 letters.run_resends(now)
             self._offsets.checkpoint()
             if now >= next_lag:
-                self._lag = lag(consumer, ctx.topic, ctx.parts)
+                self._lag = lag_by_partition(consumer, ctx.topic, ctx.parts)
                 next_lag = now + LAG_INTERVAL
             if now >= next_stats:
                 self.emit_stats(self.snapshot())

@@ -18,6 +18,10 @@ class TrackerStats:
     dead_letter_rate: float = 0.0
     #: Messages on the assigned partitions not yet consumed, when known.
     lag: int | None = None
+    #: The same, per assigned partition.
+    lag_by_partition: dict[int, int] = field(default_factory=dict)
+    #: Seconds spent handling received messages so far (parse, validate, audit, dead letter).
+    processing_seconds: float = 0.0
     last_error: str | None = None
     last_error_at: float | None = None
     elapsed: float = 0.0

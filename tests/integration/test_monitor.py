@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from monitor_support import REPO, Headless, tracker_args
-from tracker_support import produce, valid_payload, wait_until
+from tracker_support import produce, read_audit, valid_payload, wait_until
 
 from orderdesk.config import load_settings
+from orderdesk.domain import AuditEvent
 from orderdesk.monitor.cluster import ClusterReader, ClusterSample
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -50,6 +52,19 @@ def _status_json(bootstrap: str, topic: str, dlq: str, group: str) -> dict:
     return json.loads(done.stdout)
 
 
+def _scrape(url: str) -> dict[str, float]:
+    """The metrics at `url`, each name's samples summed over their labels."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            name = name.split("{", 1)[0]
+            out[name] = out.get(name, 0.0) + float(value)
+    return out
+
+
 def _members(sample: ClusterSample) -> list[tuple[int, ...]]:
     return [m.partitions for m in sample.members]
 
@@ -67,9 +82,10 @@ def test_two_trackers_elsewhere_show_as_members_with_lag_and_rates(
     assert before.members == () and before.lag_total == 120
     assert before.error is None
 
+    # The second one serves its metrics, scraped once it is idle.
     trackers = [
-        Headless(tracker_args(kafka_bootstrap, topic, dlq, group, tmp_path / name))
-        for name in ("a", "b")
+        Headless(tracker_args(kafka_bootstrap, topic, dlq, group, tmp_path / name) + more)
+        for name, more in (("a", []), ("b", ["--metrics-port", "0"]))
     ]
     producer = None
     try:
@@ -115,6 +131,24 @@ def test_two_trackers_elsewhere_show_as_members_with_lag_and_rates(
         wait_until(lambda: reader.sample().lag_total == 0, timeout=60, what="no lag")
         end = reader.sample()
         assert end.committed_total == end.produced_total
+
+        wait_until(lambda: trackers[1].find(r"metrics on (\S+)"), timeout=10, what="metrics url")
+        url = trackers[1].find(r"metrics on (\S+)").group(1)
+        events = [e.event_type for e in read_audit(tmp_path / "b")]
+        validated = events.count(AuditEvent.ORDER_VALIDATED)
+        dead_lettered = events.count(AuditEvent.ORDER_DEAD_LETTERED)
+        assert validated > 0 and dead_lettered > 0
+        # The stats snapshot behind the metrics is at most half a second old.
+        wait_until(
+            lambda: _scrape(url).get("orderdesk_orders_validated_total") == validated,
+            timeout=10,
+            what=f"orderdesk_orders_validated_total == {validated}",
+        )
+        metrics = _scrape(url)
+        assert metrics["orderdesk_orders_dead_lettered_total"] == dead_lettered
+        assert metrics["orderdesk_orders_received_total"] >= validated + dead_lettered
+        assert metrics["orderdesk_order_processing_seconds_count"] > 0
+        assert metrics["orderdesk_tracker_lag"] == 0
     finally:
         if producer is not None:
             producer.stop()
