@@ -97,7 +97,26 @@ def encode_line(
     error: str | None,
     order: Order | None,
 ) -> tuple[tuple[bytes, ...], int]:
-    """One whole line (newline included) as parts to write, and its length in bytes."""
+    """One whole line (newline included) as parts to write, and its length in bytes.
+
+    The payload is written once: as `order_full`, verbatim, when it parsed as an order and
+    can be embedded (`embeddable`); else as `raw_message`, a JSON string of its text.
+    """
+    if payload is not None and order is not None:
+        body = embeddable(payload)
+        if body is not None:
+            if error is None:
+                head = (
+                    f"{_PREFIX_TEXT}{timestamp}{middle}{offset},"
+                    f'"{MESSAGE_SIZE}":{len(payload)},"{DESERIALIZED}":true,"{ORDER_FULL}":'
+                ).encode()
+            else:
+                head = (
+                    f"{_PREFIX_TEXT}{timestamp}{middle}{offset},"
+                    f'"{MESSAGE_SIZE}":{len(payload)},"{DESERIALIZED}":true,'
+                    f'"{ERROR}":{escape(error)},"{ORDER_FULL}":'
+                ).encode()
+            return (head, body, b"}\n"), len(head) + len(body) + 2
     if payload is None:
         raw = b'""'
         size = 0
@@ -107,35 +126,67 @@ def encode_line(
             raw = escape(payload.decode()).encode()
         except UnicodeDecodeError:
             raw = escape(payload.decode("utf-8", errors="backslashreplace")).encode()
-    head = f'{_PREFIX_TEXT}{timestamp}{middle}{offset},"{RAW_MESSAGE}":'.encode()
-    if error is None:
-        tail = f',"{MESSAGE_SIZE}":{size},'
-    else:
-        tail = f',"{MESSAGE_SIZE}":{size},"{ERROR}":{escape(error)},'
-    if order is None:
-        tail_b = (tail + f'"{DESERIALIZED}":false}}\n').encode()
-        return (head, raw, tail_b), len(head) + len(raw) + len(tail_b)
-    tail_b = (tail + f'"{DESERIALIZED}":true,"{ORDER_FULL}":').encode()
-    full = order_json(order, payload)
-    return (head, raw, tail_b, full, b"}\n"), len(head) + len(raw) + len(tail_b) + len(full) + 2
+    error_field = "" if error is None else f'"{ERROR}":{escape(error)},'
+    head = (
+        f"{_PREFIX_TEXT}{timestamp}{middle}{offset},"
+        f'"{MESSAGE_SIZE}":{size},"{DESERIALIZED}":{"false" if order is None else "true"},'
+        f'{error_field}"{RAW_MESSAGE}":'
+    ).encode()
+    return (head, raw, b"}\n"), len(head) + len(raw) + 2
+
+
+def embeddable(payload: bytes) -> bytes | None:
+    """The payload of a parsed order as it can stand in a line as `order_full`, or None.
+
+    That is the payload itself unless it holds a line break (then the same JSON with its
+    line breaks, all whitespace between tokens, as spaces), and only when it is UTF-8 text
+    of strict JSON: no NaN or Infinity (pydantic's parser takes them in fields the order
+    does not know). Each check is one scan in C; the exact checks run only for the rare
+    payload that a cheap scan could not clear.
+    """
+    find = payload.find
+    if find(b"\n") >= 0 or find(b"\r") >= 0:
+        return _without_line_breaks(payload)
+    # A NaN or Infinity token starts with an upper-case N or I, rare outside of text.
+    i = find(b"N")
+    while i >= 0:
+        if payload.startswith(b"NaN", i):
+            return None if _not_strict_json(payload) else _utf8(payload)
+        i = find(b"N", i + 1)
+    i = find(b"I")
+    while i >= 0:
+        if payload.startswith(b"Infinity", i):
+            return None if _not_strict_json(payload) else _utf8(payload)
+        i = find(b"I", i + 1)
+    return _utf8(payload)
+
+
+def _utf8(payload: bytes) -> bytes | None:
+    if not payload.isascii():
+        try:
+            payload.decode()
+        except UnicodeDecodeError:
+            return None
+    return payload
+
+
+def _without_line_breaks(payload: bytes) -> bytes | None:
+    """Line breaks as spaces, when every one lies between tokens (strict JSON has no raw
+    line break inside a string) and the text is strict JSON."""
+    try:
+        json.loads(payload, parse_constant=_reject_constant)
+    except ValueError:
+        return None
+    return payload.replace(b"\r", b" ").replace(b"\n", b" ")
 
 
 def order_json(order: Order, payload: bytes | None) -> bytes:
-    """The order as one line of strict JSON: the payload itself when it is safe to embed.
-
-    The payload parsed as an order, so it is JSON; it is reused unless it spans lines.
-    Fields of the payload that `Order` does not know are kept; readers ignore them. `Order`
-    refuses non-finite amounts, but such a field may hold NaN or Infinity (pydantic's parser
-    accepts them, strict JSON has no such numbers): the order is then written as null, and
-    `raw_message` has it all.
-    """
+    """The order as one line of strict JSON: the payload itself when it can be embedded,
+    else the order as the model writes it (`null` when the payload cannot be embedded)."""
     if payload is None:
         return order.model_dump_json().encode()
-    if (b"NaN" in payload or b"Infinity" in payload) and _has_non_finite(payload):
-        return b"null"
-    if b"\n" in payload or b"\r" in payload:
-        return order.model_dump_json().encode()
-    return payload
+    body = embeddable(payload)
+    return b"null" if body is None else body
 
 
 class _NonFinite(ValueError):
@@ -146,22 +197,47 @@ def _reject_constant(name: str) -> None:
     raise _NonFinite(name)
 
 
-def _has_non_finite(payload: bytes) -> bool:
-    """True when the JSON payload has a NaN/Infinity number (not merely such text)."""
+def _not_strict_json(payload: bytes) -> bool:
+    """True when the JSON payload has a NaN/Infinity number (not merely such text), or is
+    not JSON at all."""
     try:
         json.loads(payload, parse_constant=_reject_constant)
-    except _NonFinite:
-        return True
     except ValueError:
-        return False
+        return True
     return False
 
 
 # -- reading ------------------------------------------------------------------------------
 
 
-def order_and_raw(record: dict[str, Any]) -> tuple[Any, str]:
-    """The embedded order (a dict, or None) and the payload as text, from a parsed line."""
+def order_and_raw(record: dict[str, Any], line: str) -> tuple[Any, str]:
+    """The embedded order (a dict, or None) and the payload as text, from a parsed line.
+
+    Lines written since the payload is written once have no `raw_message` for an order
+    that parsed: its text is then cut out of the line itself (`order_full` is its last
+    field, verbatim). Older lines have both; either shape reads the same.
+    """
+    full = record.get(ORDER_FULL)
     raw = record.get(RAW_MESSAGE)
-    raw = raw if isinstance(raw, str) else ("" if raw is None else json.dumps(raw))
-    return record.get(ORDER_FULL), raw
+    if isinstance(raw, str):
+        return full, raw
+    if raw is not None:
+        return full, json.dumps(raw)
+    if full is None:
+        return None, ""
+    return full, _embedded_text(record, line) or json.dumps(full, ensure_ascii=False)
+
+
+_ORDER_FULL_KEY = f',"{ORDER_FULL}":'
+
+
+def _embedded_text(record: dict[str, Any], line: str) -> str | None:
+    # Every field before order_full is the writer's own, its strings escaped: the first
+    # `,"order_full":` in the line is the key, and the value runs to the line's last brace.
+    if next(reversed(record)) != ORDER_FULL:
+        return None
+    line = line.rstrip()
+    at = line.find(_ORDER_FULL_KEY)
+    if at < 0 or not line.endswith("}"):
+        return None
+    return line[at + len(_ORDER_FULL_KEY) : -1]

@@ -64,7 +64,7 @@ def parse_line(line_no: int, data: bytes) -> AuditRow:
         return AuditRow(
             line_no, event_type=MALFORMED, error="not a JSON object", malformed=True, text=text
         )
-    full, raw = order_and_raw(record)
+    full, raw = order_and_raw(record, text)
     order_id = ""
     status = ""
     if isinstance(full, dict):

@@ -40,7 +40,8 @@ class AuditEntry(BaseModel):
     kafka_topic: str
     kafka_partition: int
     kafka_offset: int
-    raw_message: str
+    #: The payload as text, only when it did not parse (a parsed one is `order_full`).
+    raw_message: str | None = None
     message_size: int
     deserialized: bool
     error: str | None = None

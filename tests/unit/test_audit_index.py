@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import orderdesk.audit.rows as ai_rows
 import orderdesk.audit.search as audit_search
 from orderdesk.audit.index import (
     CODE_MALFORMED,
@@ -303,3 +304,58 @@ def test_order_id_comes_from_the_raw_message_when_the_order_did_not_parse() -> N
     assert extract_order_id(raw) == "abc-123"
     assert extract_order_id(json.dumps(raw).encode()) == "abc-123"  # escaped, inside a line
     assert extract_order_id("no id here") == ""
+
+
+def _old_line(i: int, payload: bytes, event: str = "order.validated") -> bytes:
+    """A line as the tracker wrote them before the payload was written once: the escaped
+    raw_message first, then the order_full object."""
+    return (
+        (
+            f'{{"timestamp":"{stamp(i)}","event_type":"{event}","kafka_topic":"orders",'
+            f'"kafka_partition":0,"kafka_offset":{i},'
+            f'"raw_message":{json.dumps(payload.decode())},"message_size":{len(payload)},'
+            f'"deserialized":true,"order_full":'
+        ).encode()
+        + payload
+        + b"}\n"
+    )
+
+
+def test_files_written_before_the_payload_was_written_once_still_read(tmp_path: Path) -> None:
+    gen = OrderGenerator(ProducerSettings(faulty_ratio=0.0), seed=3)
+    payloads = [gen.next_event().value for _ in range(6)]
+    old = tmp_path / "old.events"
+    old.write_bytes(b"".join(_old_line(i, p) for i, p in enumerate(payloads)))
+    new = tmp_path / "new.events"
+    with ClockedWriter(new, max_bytes=1 << 40, backups=0) as writer:
+        for i, p in enumerate(payloads):
+            writer.now = stamp(i)
+            writer.write(AuditEvent.ORDER_VALIDATED, "orders", 0, i, p, None, parse_order(p))
+    assert new.stat().st_size < 0.65 * old.stat().st_size
+    rows = {}
+    for path in (old, new):
+        index = AuditIndex(path)
+        assert index.index_all() == len(payloads)
+        assert [int(c) for c in index.codes] == [EVENT_CODES["order.validated"]] * 6
+        assert [t.decode() for t in index.times] == [stamp(i)[:19] for i in range(6)]
+        rows[path] = index.rows(list(range(6)))
+        wanted = json.loads(payloads[4])["order_id"]
+        assert index.matching(AuditFilter(order_id=wanted)).tolist() == [4]
+        assert len(index.matching(AuditFilter(text='"status":"pending"'))) == sum(
+            b'"status":"pending"' in p for p in payloads
+        )
+    for before, after, payload in zip(rows[old], rows[new], payloads, strict=True):
+        for row in (before, after):
+            assert row.raw_message == payload.decode()
+            assert row.order_full == json.loads(payload)
+            assert row.order_id == json.loads(payload)["order_id"]
+            assert row.status and not row.malformed
+        assert (before.timestamp, before.offset) == (after.timestamp, after.offset)
+
+
+def test_a_line_without_raw_message_whose_order_is_not_last_still_has_its_text() -> None:
+    line = b'{"timestamp":"2026-11-25T08:00:00Z","event_type":"order.validated",'
+    line += b'"order_full":{"order_id":"x-1", "status":"paid"},"kafka_offset":3}'
+    row = ai_rows.parse_line(0, line)
+    assert (row.order_id, row.status, row.offset) == ("x-1", "paid", 3)
+    assert json.loads(row.raw_message) == {"order_id": "x-1", "status": "paid"}

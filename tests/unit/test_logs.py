@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from orderdesk.audit.format import embeddable
 from orderdesk.audit.writer import AuditWriter, order_json
+from orderdesk.config import ProducerSettings
 from orderdesk.domain import (
     AuditEntry,
     AuditEvent,
@@ -16,6 +18,7 @@ from orderdesk.domain import (
     LogLevel,
     parse_order,
 )
+from orderdesk.producer.generator import OrderGenerator
 from orderdesk.service.jsonl import AUTO_FLUSH_BYTES, JsonLinesWriter
 from orderdesk.service.techlog import TechnicalLogWriter
 from tests.unit.orders import order_dict
@@ -35,11 +38,14 @@ def test_a_valid_order_reads_back_as_the_same_entry(tmp_path):
 
     (line,) = _lines(tmp_path / "tracker.events")
     raw = json.loads(line)
-    assert set(raw) == AUDIT_FIELDS - {"error"}
+    # The payload is written once, verbatim, as order_full; raw_message only when unparsed.
+    assert set(raw) == AUDIT_FIELDS - {"error", "raw_message"}
+    assert line.endswith(b'"order_full":' + payload + b"}")
+    assert line.count(b'"order_id"') == 1
     entry = AuditEntry.model_validate_json(line)
     assert entry.event_type is AuditEvent.ORDER_VALIDATED
     assert (entry.kafka_topic, entry.kafka_partition, entry.kafka_offset) == ("orders", 2, 41)
-    assert entry.raw_message == payload.decode()
+    assert entry.raw_message is None
     assert entry.message_size == len(payload)
     assert entry.deserialized is True
     assert entry.error is None
@@ -203,3 +209,47 @@ def test_technical_log_entries_read_back(tmp_path):
     assert first == entry
     assert second.error is None and second.metadata is None
     assert "error" not in json.loads(_lines(path)[1])
+
+
+def test_a_retried_order_keeps_its_error_and_is_written_once(tmp_path):
+    payload = json.dumps(order_dict(), ensure_ascii=False).encode()
+    with AuditWriter(tmp_path / "e", 1 << 20, 1) as audit:
+        audit.write(AuditEvent.ORDER_RETRIED, "orders", 0, 1, payload, "PROCESSING_ERROR: x\n2",
+                    parse_order(payload))  # fmt: skip
+    (line,) = _lines(tmp_path / "e")
+    assert set(json.loads(line)) == AUDIT_FIELDS - {"raw_message"}
+    assert line.endswith(b'"order_full":' + payload + b"}")
+    entry = AuditEntry.model_validate_json(line)
+    assert entry.error == "PROCESSING_ERROR: x\n2" and entry.raw_message is None
+
+
+def test_audit_bytes_per_generated_order_stay_within_a_third_over_the_payload(tmp_path):
+    gen = OrderGenerator(ProducerSettings(faulty_ratio=0.0), seed=5)
+    payloads = [gen.next_event().value for _ in range(500)]
+    with AuditWriter(tmp_path / "e", 1 << 30, 1) as audit:
+        for i, p in enumerate(payloads):
+            audit.write(AuditEvent.ORDER_VALIDATED, "orders", i % 3, i, p, None, parse_order(p))
+    written = (tmp_path / "e").stat().st_size
+    assert written <= 1.3 * sum(map(len, payloads))
+
+
+@pytest.mark.parametrize(
+    ("payload", "verbatim"),
+    [
+        (b'{"a":"NaN, Infinity and -Infinity as text"}', True),
+        (b'{"a":"caf\xc3\xa9 \\u00e9"}', True),
+        (b'{"a":1,"b":NaN}', False),
+        (b'{"a":[1, -Infinity]}', False),
+        (b'{"a":"\xff"}', False),  # not UTF-8
+        (b'{"a":\n1}\r\n', "spaces"),
+        (b'{"a":"x\ny"}', False),  # a raw line break inside a string is not JSON
+    ],
+)
+def test_only_a_strict_json_line_is_embedded(payload, verbatim):
+    body = embeddable(payload)
+    if verbatim == "spaces":
+        assert body == b'{"a": 1}  '
+    elif verbatim:
+        assert body is payload
+    else:
+        assert body is None
