@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from orderdesk.config import ConfigError, Settings, load_settings
+from orderdesk.config import ConfigError, Settings, is_secret_key, load_settings
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -76,7 +77,33 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         if not sep or not key.strip():
             raise ConfigError(f"-X {item!r}: expected PROPERTY=VALUE")
         overrides[f"kafka.properties.{key.strip()}"] = value
-    return load_settings(getattr(args, "config", None), _nested_properties(overrides))
+    settings = load_settings(getattr(args, "config", None), _nested_properties(overrides))
+    warn_secret_flags(getattr(args, "kafka_properties", []))
+    return settings
+
+
+#: Secret librdkafka properties that have a setting of their own.
+_SECRET_SETTINGS = {"sasl.password": "sasl_password", "ssl.key.password": "ssl_key_password"}
+
+
+def warn_secret_flags(items: list[str], err: TextIO | None = None) -> None:
+    """One warning line per secret given as `-X`: any user can read it in `ps`."""
+    err = sys.stderr if err is None else err
+    for item in items:
+        key = item.partition("=")[0].strip()
+        if not is_secret_key(key):
+            continue
+        setting = _SECRET_SETTINGS.get(key)
+        where = (
+            f"set ORDERDESK_KAFKA__{setting.upper()} or kafka.{setting} in the --config file"
+            if setting
+            else "put it under kafka.properties in the --config file"
+        )
+        print(
+            f"orderdesk: warning: -X {key}=... on the command line is visible to other "
+            f"users (ps, shell history); {where} instead",
+            file=err,
+        )
 
 
 def _nested_properties(overrides: dict[str, Any]) -> dict[str, Any]:

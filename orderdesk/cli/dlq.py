@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +34,7 @@ from orderdesk.deadletters.reader import read_entries
 from orderdesk.deadletters.republish import ReplayRequest, ReplayResult, Republisher
 from orderdesk.domain import FailureReason
 from orderdesk.domain.text import order_problems, plural, pretty_json
-from orderdesk.kafka.clients import BrokerUnavailable
+from orderdesk.kafka.clients import BrokerUnavailable, check_client_config, librdkafka_log
 
 PROG = "orderdesk dlq"
 
@@ -101,8 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    # librdkafka's own lines (a refused connection, twenty a second) are not for this
+    # terminal: an unreachable cluster ends in one sentence below.
+    librdkafka_log.setLevel(logging.CRITICAL)
     try:
         settings = settings_from_args(args)
+        check_client_config(settings.kafka)
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -308,7 +308,9 @@ class HeadlessRunner:
             os._exit(EXIT_INTERRUPTED)
         self._interrupted = True
         name = signal.Signals(signum).name
-        self._print(f"orderdesk: {name} received, stopping (Ctrl+C again to quit now)", self._err)
+        # Only a terminal's Ctrl+C can be pressed again; SIGTERM comes from a supervisor.
+        hint = " (Ctrl+C again to quit now)" if signum == signal.SIGINT else ""
+        self._print(f"orderdesk: {name} received, stopping{hint}", self._err)
         self.stop_all()
 
 

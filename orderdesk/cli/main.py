@@ -14,21 +14,28 @@ from collections.abc import Sequence
 from orderdesk import __version__
 from orderdesk.cli.args import EXIT_FAILURE, EXIT_USAGE, add_common_arguments, settings_from_args
 from orderdesk.config import ConfigError
+from orderdesk.kafka.clients import check_client_config
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orderdesk",
+        usage="%(prog)s [--producer] [--tracker] [options]\n       %(prog)s {dlq,status} ...",
         description=(
-            "OrderDesk: generate, track and repair order events on Apache Kafka. "
+            "OrderDesk: generate, track and repair order events on Apache Kafka.\n"
             "Without a service flag, opens the desktop app."
         ),
         epilog=(
-            "Settings come from defaults, the --config file, ORDERDESK_<SECTION>__<KEY> "
-            "environment variables and these flags, each overriding the one before. "
-            "Dead letters: orderdesk dlq --help. The pipeline as the cluster sees it: "
-            "orderdesk status --help."
+            "commands:\n"
+            "  dlq {list,show,republish}  inspect and republish dead letters "
+            "(orderdesk dlq --help)\n"
+            "  status                     the pipeline as the cluster sees it "
+            "(orderdesk status --help)\n"
+            "\n"
+            "Settings come from defaults, the --config file, ORDERDESK_<SECTION>__<KEY>\n"
+            "environment variables and these flags, each overriding the one before."
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     services = parser.add_argument_group("headless services (no window)")
@@ -81,10 +88,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = settings_from_args(args)
+        if args.producer or args.tracker:
+            check_client_config(settings.kafka)
     except ConfigError as exc:
         print(f"orderdesk: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from orderdesk.kafka.embedded import EmbeddedBrokerError, bootstrap_configured, resolve_broker
+    from orderdesk.kafka.embedded import (
+        EmbeddedBrokerError,
+        answers,
+        bootstrap_configured,
+        resolve_broker,
+    )
 
     try:
         configured = bootstrap_configured(args.config, args.bootstrap_servers, settings)
@@ -104,10 +118,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The app decides on the embedded broker itself, once the settings last chosen in
         # its dialog are known: a cluster saved there counts as configured.
         return run_gui(settings, config_path=args.config, bootstrap_configured=configured)
-    # With --embedded, or when no broker is configured and none runs locally, OrderDesk
-    # brings its own in-memory broker.
+    # Headless services never fall back to an in-memory broker on their own: orders sent
+    # there would vanish at exit while the run reports them acknowledged.
+    if not (settings.embedded or configured or answers(settings.kafka.bootstrap_servers, 1.0)):
+        print(
+            f"orderdesk: error: no Kafka broker configured and none answers at "
+            f"{settings.kafka.bootstrap_servers}; name one with --bootstrap-servers, "
+            "or pass --embedded for a throw-away in-memory broker",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     try:
-        settings, broker = resolve_broker(settings, configured)
+        settings, broker = resolve_broker(settings, explicitly_configured=True)
     except EmbeddedBrokerError as exc:
         print(f"orderdesk: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE

@@ -10,7 +10,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from orderdesk.config import KafkaSettings, TopicSettings
+from orderdesk.config import ConfigError, KafkaSettings, TopicSettings
 from orderdesk.kafka.errors import error_text
 
 log = logging.getLogger("orderdesk.kafka")
@@ -72,11 +72,34 @@ def consumer_config(kafka: KafkaSettings, group: str, **extra: Any) -> dict[str,
 
 
 def make_producer(kafka: KafkaSettings, **extra: Any) -> Producer:
-    return Producer(producer_config(kafka, **extra))
+    # librdkafka's log goes to Python logging, not raw to the terminal (`librdkafka_log`).
+    return Producer({"logger": librdkafka_log, **producer_config(kafka, **extra)})
 
 
 def make_consumer(kafka: KafkaSettings, group: str, **extra: Any) -> Consumer:
-    return Consumer(consumer_config(kafka, group, **extra))
+    return Consumer({"logger": librdkafka_log, **consumer_config(kafka, group, **extra)})
+
+
+def check_client_config(kafka: KafkaSettings) -> None:
+    """Raise `ConfigError` (one line) if librdkafka refuses a property of either client.
+
+    Builds a producer and a consumer without bootstrap servers, so nothing connects; takes
+    a few milliseconds. Lets the command line report a bad `-X` before any work starts.
+    """
+    quiet = {"logger": librdkafka_log}
+    for kind, conf in (
+        ("producer", producer_config(kafka)),
+        ("consumer", consumer_config(kafka, "orderdesk-config-check")),
+    ):
+        conf.pop("bootstrap.servers", None)
+        try:
+            client = (
+                Producer({**conf, **quiet}) if kind == "producer" else Consumer({**conf, **quiet})
+            )
+        except KafkaException as exc:
+            raise ConfigError(f"Kafka {kind} configuration: {error_text(exc)}") from None
+        if isinstance(client, Consumer):
+            client.close()
 
 
 def describe_cluster(kafka: KafkaSettings, timeout: float | None = None) -> ClusterInfo:

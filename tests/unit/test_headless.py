@@ -221,3 +221,20 @@ def test_a_tracker_that_can_drain_is_asked_to_once_the_producer_is_done() -> Non
     runner.follow("tracker", after="producer")
     assert runner.run() == EXIT_OK
     assert isinstance(tracker, Draining) and tracker.drained
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_only_sigint_offers_a_second_ctrl_c(signum: int) -> None:
+    runner, _, err = make_runner()
+    tracker = add(runner, UntilStopped)
+    assert isinstance(tracker, UntilStopped)
+
+    def interrupt() -> None:
+        tracker.started.wait(10)
+        os.kill(os.getpid(), signum)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    assert runner.run() == EXIT_OK
+    name = signal.Signals(signum).name
+    assert f"{name} received, stopping" in err.getvalue()
+    assert ("Ctrl+C again" in err.getvalue()) is (signum == signal.SIGINT)
