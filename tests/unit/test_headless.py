@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -224,6 +225,7 @@ def test_a_tracker_that_can_drain_is_asked_to_once_the_producer_is_done() -> Non
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.skipif(sys.platform == "win32", reason="no SIGTERM to a console process there")
 def test_only_sigint_offers_a_second_ctrl_c(signum: int) -> None:
     runner, _, err = make_runner()
     tracker = add(runner, UntilStopped)
@@ -231,7 +233,7 @@ def test_only_sigint_offers_a_second_ctrl_c(signum: int) -> None:
 
     def interrupt() -> None:
         tracker.started.wait(10)
-        os.kill(os.getpid(), signum)
+        signal.raise_signal(signum)
 
     threading.Thread(target=interrupt, daemon=True).start()
     assert runner.run() == EXIT_OK
