@@ -11,7 +11,8 @@ confluent-kafka 2.16: the mock cluster lives inside the one client that created 
 address must be learned from that client's metadata), never answers CreateTopics (the
 request hangs until it times out, and auto-created topics get 4 partitions whatever was
 asked), ignores LeaveGroup (a restarted tracker waits a whole session timeout before it
-gets partitions back), and answers ListGroups and OffsetFetch-by-admin with nothing.
+gets partitions back), and does not support ListGroups or DescribeGroups (confluent-kafka
+2.16: UNSUPPORTED_FEATURE).
 Tansu answers CreateTopics with the requested partitions, runs a real group coordinator
 (join, sync, heartbeat, leave, commits), supports the idempotent producer, lz4 and
 headers. Two Tansu quirks are worked around by client properties set only here:
@@ -82,10 +83,11 @@ MOCK_PRODUCER_PROPERTIES: dict[str, str | int] = {}
 MOCK_NOTICE = (
     "This is librdkafka's mock cluster, as there is no Tansu broker for this platform: "
     "its topics have 4 partitions whatever Settings say, and a topic named later in "
-    "Settings appears only once the producer writes to it, after the connection timeout "
-    "(a request to create it goes unanswered); a restarted tracker gets its "
-    "partitions back after about 3 s, since the mock ignores members leaving; admin "
-    "tools that list groups or their offsets see nothing."
+    "Settings appears only once the producer writes to it, after the connection timeout; "
+    "a restarted tracker gets its partitions back after about 2 s, since the mock ignores "
+    "members leaving; and the group's members and state are unknown to admin tools "
+    "(orderdesk status included), since the mock does not answer group listings or "
+    "descriptions."
 )
 #: Environment variables Tansu reads that must not leak in from the user's shell.
 _TANSU_ENV = (

@@ -148,7 +148,7 @@ def test_the_banner_says_what_the_mock_cluster_cannot_do(
     window.show()
     text = window.embedded_banner.label.text()
     assert "in memory only" in text
-    assert "mock cluster" in text and "4 partitions" in text and "about 3 s" in text
+    assert "mock cluster" in text and "4 partitions" in text and "about 2 s" in text
     # On a real cluster the banner and its notice go.
     kafka = window.settings.kafka.model_copy(update={"bootstrap_servers": NOWHERE})
     window.apply_settings(window.settings.model_copy(update={"kafka": kafka}))
