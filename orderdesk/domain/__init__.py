@@ -7,7 +7,19 @@ from orderdesk.domain.failures import (
     ProcessingFailure,
     TransientProcessingError,
 )
-from orderdesk.domain.health import Health, error_health, success_health, throughput_health
+from orderdesk.domain.health import (
+    Health,
+    HealthMonitor,
+    HealthSample,
+    HealthThresholds,
+    PipelineHealth,
+    PipelineState,
+    Tone,
+    Verdict,
+    error_health,
+    success_health,
+    throughput_health,
+)
 from orderdesk.domain.order import (
     CONTENT_TYPE,
     EVENT_ORDER_CREATED,
@@ -41,6 +53,9 @@ __all__ = [
     "DeserializationError",
     "FailureReason",
     "Health",
+    "HealthMonitor",
+    "HealthSample",
+    "HealthThresholds",
     "InventoryStatus",
     "LogEntry",
     "LogLevel",
@@ -48,8 +63,12 @@ __all__ = [
     "OrderItem",
     "OrderMetadata",
     "OrderValidationError",
+    "PipelineHealth",
+    "PipelineState",
     "ProcessingFailure",
+    "Tone",
     "TransientProcessingError",
+    "Verdict",
     "decode_payload",
     "error_health",
     "parse_order",
