@@ -195,6 +195,16 @@ class InMemoryBroker:
     def stop(self, timeout: float = 1.0) -> None:
         raise NotImplementedError
 
+    @property
+    def running(self) -> bool:
+        """Whether it still serves; for a child process, asking reaps it once it ended."""
+        raise NotImplementedError
+
+    @property
+    def returncode(self) -> int | None:
+        """How it ended, when it was a process that ended; None otherwise."""
+        return None
+
     def configure(self, settings: Settings) -> Settings:
         """`settings` pointed at this broker, with the client properties it needs."""
         current = settings.kafka
@@ -257,6 +267,11 @@ class EmbeddedBroker(InMemoryBroker):
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The child's exit status once it ended on its own (negative: the signal)."""
+        return self._proc.poll() if self._proc is not None else None
 
     def start(self) -> Self:
         """Start the broker and wait until it accepts connections; retries a taken port."""
