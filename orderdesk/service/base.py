@@ -3,12 +3,17 @@
 A service is a plain class. `run()` blocks on the calling thread until the work is done or
 `stop()` is called (from any thread, or a signal handler); the headless runner calls it on
 the main thread, the GUI from a QThread worker. Progress leaves the service only through
-`on_stats` (a snapshot, at most every `stats_interval` seconds) and `on_log` (one
-`LogEntry` per notable event, never one per message), both called on the service's thread.
+`on_stats` (a snapshot, at most every `stats_interval` seconds) and the technical log (one
+`LogEntry` per notable event, never one per message), both on the service's thread.
+
+`Service.log` is a thin facade over `logging`: the entry goes, as a record, to the service's
+own handlers (`log_handlers`: `on_log` becomes an `EntryHandler`, the tracker adds its file)
+and to its area's logger, `orderdesk.<name>`, for whoever configured logging.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from orderdesk.domain import LogEntry, LogLevel
+from orderdesk.service.logs import ROOT_LOGGER, EntryHandler, entry_record
 
 StatsT = TypeVar("StatsT")
 LogCallback = Callable[[LogEntry], None]
@@ -65,7 +71,12 @@ class Service(Generic[StatsT]):
     ) -> None:
         self._stop_event = threading.Event()
         self._on_stats = on_stats
-        self._on_log = on_log
+        self.logger = logging.getLogger(f"{ROOT_LOGGER}.{self.name}")
+        #: This service's own handlers; a handler on the shared area logger would also get
+        #: the entries of every other service of the same kind in the process.
+        self.log_handlers: list[logging.Handler] = []
+        if on_log is not None:
+            self.log_handlers.append(EntryHandler(on_log))
         self.stats_interval = stats_interval
 
     def stop(self) -> None:
@@ -102,6 +113,13 @@ class Service(Generic[StatsT]):
         return entry
 
     def handle_log(self, entry: LogEntry) -> None:
-        """Deliver a log entry; subclasses that also write a file extend this."""
-        if self._on_log is not None:
-            self._on_log(entry)
+        """Deliver a log entry to this service's handlers, then to its area's logger."""
+        record = entry_record(self.logger.name, entry)
+        for handler in self.log_handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
+        # Only when someone listens: unconfigured, Python's last-resort handler would print
+        # warnings a second time, under the headless runner's own lines.
+        logger = self.logger
+        if logger.isEnabledFor(record.levelno) and logger.hasHandlers():
+            logger.handle(record)

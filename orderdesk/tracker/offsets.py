@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from orderdesk.domain import LogLevel
 from orderdesk.kafka.errors import error_text
-from orderdesk.service.jsonl import JsonLinesWriter
+from orderdesk.service.techlog import TechnicalLogWriter
 from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.deadletters import DeadLetterPath
 
@@ -25,7 +25,7 @@ class OffsetKeeper:
         #: Offset last committed per partition, over the whole run.
         self.committed: dict[int, int] = {}
         #: The technical log, flushed with the audit trail.
-        self.tlog: JsonLinesWriter | None = None
+        self.tlog: TechnicalLogWriter | None = None
 
     def checkpoint(self, final: bool = False, only: list[int] | None = None) -> None:
         """Commit what is handled to the end, after waiting for dead letters and flushing."""
