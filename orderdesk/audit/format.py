@@ -74,7 +74,7 @@ def to_utc_key(value: Any) -> bytes:
 
 #: JSON string literal of a str, ASCII only (non-ASCII as \uXXXX escapes): the C encoder's,
 #: without JSONEncoder's call overhead, and its ASCII output encodes to bytes by plain copy.
-escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+escape = json.encoder.encode_basestring_ascii
 
 
 _PREFIX_TEXT = LINE_PREFIX.decode()

@@ -244,7 +244,7 @@ class AuditIndex:
             try:
                 next(steps)
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return done.value
 
     def iter_matching(
         self, flt: AuditFilter, first: int = 0, last: int | None = None

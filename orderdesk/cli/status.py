@@ -92,8 +92,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         while args.watch:
             time.sleep(args.interval)
             series.add(reader.sample())
-            status = series.status(reader)
-            assert status is not None
+            latest = series.status(reader)
+            assert latest is not None
+            status = latest
             if not args.json:
                 print(file=out)
             show(status)

@@ -299,19 +299,17 @@ class _ForeignRecord:
             "original_partition": original_partition,
             "original_offset": original_offset,
         }
-        placeholders = {
-            "timestamp": _EPOCH,
-            "original_topic": "",
-            "original_partition": -1,
-            "original_offset": -1,
-        }
         message = DeadLetterMessage(
             id=self.id,
+            # Placeholders for what is not said; `unknown` makes them read as None.
+            timestamp=_EPOCH if self.timestamp is None else self.timestamp,
+            original_topic="" if original_topic is None else original_topic,
+            original_partition=-1 if original_partition is None else original_partition,
+            original_offset=-1 if original_offset is None else original_offset,
             original_key=_text(self.key),
             original_payload=_text(self.value) or "",
             failure_reason=failure_reason,
             error_message=error_message,
-            **{k: placeholders[k] if v is None else v for k, v in said.items()},
             **fields,
         )
         return DeadLetterEntry(

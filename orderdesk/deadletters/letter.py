@@ -23,6 +23,13 @@ from orderdesk.domain import CONTENT_TYPE, DeadLetterMessage, FailureReason, dec
 from orderdesk.domain import headers as h
 from orderdesk.domain.text import from_millis
 from orderdesk.kafka import make_producer
+from orderdesk.kafka.records import (
+    ProduceHeaders,
+    record_headers,
+    record_offset,
+    record_partition,
+    record_topic,
+)
 
 #: Largest dead-letter value written; librdkafka refuses messages over 1,000,000 bytes by
 #: default and brokers over about 1 MiB. A bigger original payload is cut (and says so).
@@ -54,7 +61,7 @@ class DeadLetter:
     message: DeadLetterMessage
     key: bytes | None
     value: bytes
-    headers: list[tuple[str, bytes]]
+    headers: ProduceHeaders
     topic: str
     partition: int
     offset: int
@@ -75,17 +82,17 @@ def build_dead_letter(
     context: Any = None,
 ) -> DeadLetter:
     """The dead letter for `msg` (value, headers and key), as the domain contract gives."""
-    original_headers = msg.headers() or []
+    original_headers = record_headers(msg)
     metadata = {"message_size": str(len(msg.value() or b""))}
-    for key, value in original_headers:
-        if key in _CARRIED_HEADERS and value is not None:
-            metadata[key] = value.decode("utf-8", errors="backslashreplace")
+    for name, value in original_headers:
+        if name in _CARRIED_HEADERS and value is not None:
+            metadata[name] = value.decode("utf-8", errors="backslashreplace")
     key = msg.key()
     dlm = DeadLetterMessage(
         id=new_uuid4(),
-        original_topic=msg.topic() or "",
-        original_partition=msg.partition() or 0,
-        original_offset=msg.offset() or 0,
+        original_topic=record_topic(msg),
+        original_partition=record_partition(msg),
+        original_offset=record_offset(msg),
         original_key=None if key is None else decode_payload(key),
         original_payload=decode_payload(msg.value()),
         original_timestamp=message_timestamp(msg),
@@ -143,9 +150,11 @@ def new_uuid4() -> str:
 
 def dead_letter_headers(
     dlm: DeadLetterMessage, original: list[tuple[str, bytes | None]] | None = None
-) -> list[tuple[str, bytes]]:
+) -> ProduceHeaders:
     """Original headers (but their content type) followed by the dead-letter headers."""
-    out = [(k, v) for k, v in (original or []) if k != h.CONTENT_TYPE and v is not None]
+    out: ProduceHeaders = [
+        (k, v) for k, v in (original or []) if k != h.CONTENT_TYPE and v is not None
+    ]
     out += [
         (h.CONTENT_TYPE, CONTENT_TYPE.encode()),
         (h.DLQ_ID, dlm.id.encode()),

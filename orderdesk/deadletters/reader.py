@@ -20,6 +20,7 @@ from orderdesk.config import KafkaSettings
 from orderdesk.deadletters.entries import DeadLetterEntry, entry_from_record
 from orderdesk.kafka.clients import BrokerUnavailable, make_consumer
 from orderdesk.kafka.errors import error_text
+from orderdesk.kafka.records import record_headers, record_offset, record_partition, record_topic
 
 log = logging.getLogger("orderdesk.deadletters")
 
@@ -118,18 +119,18 @@ class DeadLetterReader:
                 err = msg.error()
                 if err is not None:
                     if err.code() == KafkaError._PARTITION_EOF:
-                        at_end.add(msg.partition())
+                        at_end.add(record_partition(msg))
                     else:
                         log.warning("dead-letter topic %s: %s", self.topic, err.str())
                     continue
                 batch.append(
                     entry_from_record(
-                        msg.topic(),
-                        msg.partition(),
-                        msg.offset(),
+                        record_topic(msg),
+                        record_partition(msg),
+                        record_offset(msg),
                         msg.key(),
                         msg.value(),
-                        msg.headers(),
+                        record_headers(msg),
                         msg.timestamp()[1],
                     )
                 )

@@ -47,6 +47,7 @@ from orderdesk.domain import headers as hdr
 from orderdesk.domain.text import plural
 from orderdesk.kafka.clients import BrokerUnavailable, describe_cluster, make_producer
 from orderdesk.kafka.errors import error_text
+from orderdesk.kafka.records import ProduceHeaders, record_offset, record_partition
 
 
 class Outcome(StrEnum):
@@ -271,7 +272,7 @@ class Republisher:
         assert target is not None
         count = self.ledger.replay_count(entry.dlq_topic, entry.id) + 1
         now = datetime.now(UTC).isoformat()
-        headers = [
+        headers: ProduceHeaders = [
             *entry.republish_headers(),
             (hdr.REPLAY_DLQ_ID, entry.id.encode("utf-8")),
             (hdr.REPLAY_AT, now.encode("utf-8")),
@@ -290,13 +291,19 @@ class Republisher:
                 replayed_at=now,
                 replay_count=count,
                 target_topic=target,
-                target_partition=msg.partition(),
-                target_offset=msg.offset(),
+                target_partition=record_partition(msg),
+                target_offset=record_offset(msg),
                 payload_edited=edited,
                 user=self._user,
             )
             result = ReplayResult(
-                entry.id, Outcome.ACKNOWLEDGED, target, "", msg.partition(), msg.offset(), count
+                entry.id,
+                Outcome.ACKNOWLEDGED,
+                target,
+                "",
+                record_partition(msg),
+                record_offset(msg),
+                count,
             )
             # Written and reported by `_flush_acked`, one ledger write per batch of acks.
             self._acked.append((record, result))

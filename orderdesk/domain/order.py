@@ -95,7 +95,7 @@ class _Model(BaseModel):
 
     def _names_a_field_by_case(self) -> bool:
         extra = self.__pydantic_extra__
-        return bool(extra) and any(_fold(key) in self._folded for key in extra)
+        return extra is not None and any(_fold(key) in self._folded for key in extra)
 
     @classmethod
     def _as_go_decodes(cls, data: Any) -> Any:

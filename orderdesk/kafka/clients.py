@@ -33,7 +33,8 @@ class ClusterInfo:
 
 def admin_client(kafka: KafkaSettings) -> AdminClient:
     # Its connection failures surface as BrokerUnavailable; raw log lines would repeat them.
-    return AdminClient({**kafka.as_librdkafka_dict(), "logger": librdkafka_log})
+    conf: dict[str, Any] = {**kafka.as_librdkafka_dict(), "logger": librdkafka_log}
+    return AdminClient(conf)
 
 
 def producer_config(kafka: KafkaSettings, **extra: Any) -> dict[str, Any]:

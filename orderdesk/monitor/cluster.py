@@ -153,7 +153,7 @@ class ClusterReader:
                 wall=time.time(),
                 error=f"no answer from Kafka at {self.kafka.bootstrap_servers}: {error_text(exc)}",
             )
-        parts = {}
+        parts: dict[str, list[int]] = {}
         for name in (self.topic, self.dlq_topic):
             topic = meta.topics.get(name)
             if topic is None or topic.error is not None:

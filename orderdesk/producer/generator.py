@@ -34,7 +34,8 @@ from orderdesk.producer.rendering import SOURCE, Fragments
 
 __all__ = ["SOURCE", "FaultKind", "GeneratedEvent", "Header", "OrderGenerator"]
 
-Header = tuple[str, bytes]
+#: As `Producer.produce` takes them (the generator itself only writes bytes).
+Header = tuple[str, str | bytes | None]
 
 _EVENT_TYPE_HEADER = (hdr.EVENT_TYPE, EVENT_ORDER_CREATED.encode())
 _SCHEMA_VERSION_HEADER = (hdr.SCHEMA_VERSION, SCHEMA_VERSION.encode())

@@ -79,6 +79,10 @@ class Service(Generic[StatsT]):
             self.log_handlers.append(EntryHandler(on_log))
         self.stats_interval = stats_interval
 
+    def run(self) -> Any:
+        """Do the work until done or stopped; returns the service's result."""
+        raise NotImplementedError
+
     def stop(self) -> None:
         """Ask the service to finish what it has in hand and return from `run()`. Thread-safe."""
         self._stop_event.set()
