@@ -94,8 +94,9 @@ class PartitionBook:
     def __iter__(self) -> Iterator[Partition]:
         return iter(list(self._parts.values()))
 
-    def get(self, number: int) -> Partition | None:
-        return self._parts.get(number)
+    def get(self, number: int | None) -> Partition | None:
+        # None: a record without a partition (confluent-kafka's type allows it) has none.
+        return None if number is None else self._parts.get(number)
 
     def numbers(self) -> list[int]:
         return list(self._parts)
@@ -150,7 +151,7 @@ class PartitionBook:
     def first_unhandled(self) -> dict[int, int | None]:
         return {n: p.first_unhandled() for n, p in self._parts.items()}
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[int, Any]:
         """A plain view, for logs and tests."""
         return {
             n: {"committable": p.committable(), "in_flight": p.in_flight()}
