@@ -69,7 +69,7 @@ class Processor:
                 part.backlog.append(msg)
                 continue
             done = part.done_upto
-            if done is not None and msg.offset() < done:
+            if done is not None and (msg.offset() or 0) < done:
                 continue  # already handled in this run
             handle(part, msg)
         self.ctx.counters.received += received
@@ -93,7 +93,7 @@ class Processor:
             ctx = self.ctx
             offset = msg.offset()
             audit = ctx.audit
-            assert audit is not None
+            assert audit is not None and offset is not None
             audit.write(_VALIDATED, ctx.topic, part.number, offset, value, None, order)
             ctx.counters.valid += 1
             part.done_upto = offset + 1
@@ -149,7 +149,7 @@ class Processor:
             return True
         ctx.audit_write(AuditEvent.ORDER_VALIDATED, msg, msg.value(), None, order)
         ctx.counters.valid += 1
-        part.done_upto = msg.offset() + 1
+        part.done_upto = (msg.offset() or 0) + 1
         return True
 
     # -- retries ---------------------------------------------------------------------------
@@ -171,7 +171,7 @@ class Processor:
         while backlog and part.retry is None:
             msg = backlog.popleft()
             done = part.done_upto
-            if done is not None and msg.offset() < done:
+            if done is not None and (msg.offset() or 0) < done:
                 continue
             self.handle(part, msg)
         if part.retry is None:
