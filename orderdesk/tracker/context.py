@@ -62,7 +62,9 @@ class TrackerContext:
         order: Order | None,
     ) -> None:
         assert self.audit is not None
-        self.audit.write(event, self.topic, msg.partition(), msg.offset(), value, error, order)
+        partition, offset = msg.partition(), msg.offset()
+        assert partition is not None and offset is not None  # a consumed record has both
+        self.audit.write(event, self.topic, partition, offset, value, error, order)
 
     def note_error(self, text: str) -> None:
         self.last_error = text
