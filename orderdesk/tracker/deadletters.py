@@ -20,6 +20,7 @@ from orderdesk.deadletters.letter import (
 )
 from orderdesk.domain import AuditEvent, LogLevel, Order
 from orderdesk.kafka.errors import error_text
+from orderdesk.kafka.records import record_offset
 from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.partitions import Partition
 
@@ -57,7 +58,7 @@ class DeadLetterPath:
     ) -> None:
         """The message failed for good: audit it and send its dead letter."""
         ctx = self.ctx
-        offset = msg.offset()
+        offset = record_offset(msg)
         ctx.audit_write(
             AuditEvent.ORDER_REJECTED,
             msg,
