@@ -45,7 +45,10 @@ class OffsetKeeper:
         if not offsets or consumer is None:
             return
         try:
-            consumer.commit(offsets=offsets, asynchronous=not final)
+            if final:
+                consumer.commit(offsets=offsets, asynchronous=False)
+            else:
+                consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:
             err = exc.args[0] if exc.args else None
             if isinstance(err, KafkaError) and err.code() == KafkaError._NO_OFFSET:
@@ -74,7 +77,8 @@ class OffsetKeeper:
             part = self.ctx.parts.get(tp.partition)
             if part is not None and part.committed == tp.offset:
                 part.committed = -1
-        text = err.str() if err is not None else failed[0].error.str()
+        first = failed[0].error
+        text = err.str() if err is not None else first.str() if first is not None else "?"
         self.ctx.note_error(f"commit failed: {text}")
         self.ctx.log_throttled(LogLevel.WARNING, "offset commit failed", text)
 
