@@ -157,7 +157,7 @@ class TrackerService(Service[TrackerStats]):
             self._offsets.checkpoint(final=True)
             self._lag = lag_by_partition(ctx.consumer, ctx.topic, ctx.parts)
         except ServiceError as exc:
-            error = exc
+            error: ServiceError | None = exc
         except KafkaException as exc:
             error = self._fatal_error(f"Kafka error: {error_text(exc)}")
         except OSError as exc:
