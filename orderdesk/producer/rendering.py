@@ -27,9 +27,9 @@ from orderdesk.producer.catalogue import (
 SOURCE = "orderdesk-producer"
 
 
-def js(value: str) -> str:
-    """A JSON string literal, UTF-8 kept as is."""
-    return json.dumps(value, ensure_ascii=False)
+#: A JSON string literal, UTF-8 kept as is: `json.dumps(value, ensure_ascii=False)` for a
+#: str, without its call overhead (the C encoder it uses).
+js = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def money(cents: int) -> str:
