@@ -29,7 +29,7 @@ from orderdesk.kafka.clients import (
     make_producer,
 )
 from orderdesk.kafka.errors import error_text
-from orderdesk.producer.generator import GeneratedEvent, OrderGenerator
+from orderdesk.producer.generator import Header, OrderGenerator
 from orderdesk.producer.stats import ProducerStats
 from orderdesk.service.base import LogCallback, RateMeter, Service, ServiceError
 
@@ -238,7 +238,7 @@ class ProducerService(Service[ProducerStats]):
         self._next_stats = start
         produce = producer.produce
         poll = producer.poll
-        next_event = generator.next_event
+        next_message = generator.next_message
         while not self.stop_requested and self._fatal is None:
             self._emit_stats_when_due(producer)
             now = time.monotonic()
@@ -263,14 +263,14 @@ class ProducerService(Service[ProducerStats]):
             sent = batch
             faulty = 0
             for i in range(batch):
-                event = next_event()
+                key, value, headers, fault = next_message()
                 try:
-                    produce(topic, event.value, event.key, headers=event.headers)
+                    produce(topic, value, key, headers=headers)
                 except BufferError:
-                    if not self._produce_when_room(producer, topic, event):
+                    if not self._produce_when_room(producer, topic, key, value, headers):
                         sent = i
                         break
-                if event.fault is not None:
+                if fault is not None:
                     faulty += 1
             # Delivery reports served once a batch, not after every produce: each poll costs
             # about as much as generating an order, and the reports wait in the client.
@@ -278,8 +278,10 @@ class ProducerService(Service[ProducerStats]):
             self._generated += sent
             self._faulty += faulty
 
-    def _produce_when_room(self, producer: Producer, topic: str, event: GeneratedEvent) -> bool:
-        """Wait for the local queue to drain enough to take `event`; False if stopped first.
+    def _produce_when_room(
+        self, producer: Producer, topic: str, key: bytes, value: bytes, headers: list[Header]
+    ) -> bool:
+        """Wait for the local queue to drain enough to take a message; False if stopped first.
 
         The queue is full when the broker is slower than the generator: serving delivery
         reports frees room, so nothing is dropped and memory stays bounded by the queue.
@@ -290,7 +292,7 @@ class ProducerService(Service[ProducerStats]):
                 return False
             self._emit_stats_when_due(producer)
             try:
-                producer.produce(topic, event.value, event.key, headers=event.headers)
+                producer.produce(topic, value, key, headers=headers)
                 return True
             except BufferError:
                 continue

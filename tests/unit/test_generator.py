@@ -238,3 +238,19 @@ def test_without_a_seed_two_generators_differ() -> None:
     a = OrderGenerator(ProducerSettings(), seed=None).next_event()
     b = OrderGenerator(ProducerSettings(), seed=None).next_event()
     assert a.order_id != b.order_id
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.3])
+def test_messages_are_the_events_without_the_event_object(ratio: float) -> None:
+    ticks = iter(range(10**6))
+
+    def clock() -> float:
+        return 1_700_000_000 + next(ticks) / 7
+
+    events = OrderGenerator(ProducerSettings(faulty_ratio=ratio), seed=11, clock=clock)
+    expected = [events.next_event() for _ in range(300)]
+    ticks = iter(range(10**6))
+    messages = OrderGenerator(ProducerSettings(faulty_ratio=ratio), seed=11, clock=clock)
+    got = [messages.next_message() for _ in range(300)]
+    assert got == [(e.key, e.value, e.headers, e.fault) for e in expected]
+    assert messages.generated == events.generated == 300
