@@ -193,7 +193,7 @@ class OrderGenerator:
         )
         if not draw & _REFRESH_MASK:
             self._baskets[slot] = self._basket()
-        headers = [
+        headers: list[Header] = [
             _EVENT_TYPE_HEADER,
             _SCHEMA_VERSION_HEADER,
             (_CORRELATION_ID, correlation),

@@ -29,7 +29,7 @@ SOURCE = "orderdesk-producer"
 
 #: A JSON string literal, UTF-8 kept as is: `json.dumps(value, ensure_ascii=False)` for a
 #: str, without its call overhead (the C encoder it uses).
-js = json.encoder.encode_basestring  # type: ignore[attr-defined]
+js = json.encoder.encode_basestring
 
 
 def money(cents: int) -> str:
