@@ -85,7 +85,8 @@ def run_gui(
     from orderdesk.kafka.embedded import EmbeddedBrokerError, resolve_broker
 
     configure_interpreter()
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationVersion(__version__)

@@ -329,8 +329,9 @@ class MainWindow(QMainWindow):
 
     def edit_settings(self) -> None:
         dialog = SettingsDialog(self.settings, self.config_path, self)
-        if dialog.exec() and dialog.settings() is not None:
-            self.apply_settings(dialog.settings())
+        chosen = dialog.settings() if dialog.exec() else None
+        if chosen is not None:
+            self.apply_settings(chosen)
         if dialog.config_path is not None:
             self.config_path = dialog.config_path
 

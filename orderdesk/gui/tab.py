@@ -33,9 +33,11 @@ class Tab(Protocol):
 
     def apply_settings(self, old: Settings, new: Settings) -> None:
         """The window's settings changed (another cluster, topic or log folder)."""
+        return None
 
     def shutdown(self) -> None:
         """The window is closing: ask background work to stop; must return at once."""
+        return None
 
     def busy(self) -> bool:
         """Whether background work is still running after `shutdown()`."""

@@ -149,7 +149,7 @@ class DeadLetterInbox(QWidget):
         right.setStretchFactor(1, 3)
         right.setChildrenCollapsible(False)
 
-        self.bar = RepublishBar(self)
+        self.bar: RepublishBar = RepublishBar(self)
         self.bar.republish_selected.connect(self.republish_selected)
         self.bar.select_all.connect(self.table.selectAll)
         self.bar.cancel.connect(self.cancel_republish)

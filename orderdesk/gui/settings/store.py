@@ -54,8 +54,8 @@ class WindowStore:
         else:
             splitter.setSizes([490, 200])
         try:
-            tab = int(self.store.value("window/tab", 0))
-        except (TypeError, ValueError):
+            tab = int(str(self.store.value("window/tab", 0)))
+        except ValueError:
             tab = 0
         tabs.setCurrentIndex(tab if 0 <= tab < tabs.count() else 0)
         level = level_box.findText(str(self.store.value("log/level", "INFO")))
