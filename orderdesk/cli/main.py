@@ -10,6 +10,7 @@ import argparse
 import gc
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from orderdesk import __version__
 from orderdesk.cli.args import EXIT_FAILURE, EXIT_USAGE, add_common_arguments, settings_from_args
@@ -51,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PORT",
         help="serve Prometheus metrics of the headless services on http://HOST:PORT/metrics "
         "(0: any free port)",
+    )
+    parser.add_argument(
+        "--watch-logs",
+        metavar="DIR",
+        type=Path,
+        help="desktop app: follow the tracker whose log folder this is (its live log, "
+        "audit trail and event counts)",
     )
     add_common_arguments(parser)
     producer = parser.add_argument_group("producer")
@@ -117,7 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # The app decides on the embedded broker itself, once the settings last chosen in
         # its dialog are known: a cluster saved there counts as configured.
-        return run_gui(settings, config_path=args.config, bootstrap_configured=configured)
+        return run_gui(
+            settings,
+            config_path=args.config,
+            bootstrap_configured=configured,
+            watch_logs=args.watch_logs,
+        )
     # Headless services never fall back to an in-memory broker on their own: orders sent
     # there would vanish at exit while the run reports them acknowledged.
     if not (settings.embedded or configured or answers(settings.kafka.bootstrap_servers, 1.0)):

@@ -46,6 +46,8 @@ class WindowSlots:
     about: Callable[[], None]
     show_tab: Callable[[int], None]
     focus_log: Callable[[], None]
+    #: Follow a tracker's log folder (asks which).
+    watch_logs: Callable[[], None] | None = None
 
 
 class WindowActions:
@@ -84,10 +86,19 @@ class WindowActions:
             for i, (title, shortcut) in enumerate(tabs)
         ]
         self.focus_log = act("Focus &log filter", "Ctrl+L", slots.focus_log)
+        watch = slots.watch_logs
+        self.watch_logs = act(
+            "&Watch log folder…",
+            "Ctrl+Shift+O",
+            (lambda _=False: watch()) if watch is not None else (lambda _=False: None),
+            "Follow a tracker's log folder: its live log, audit trail and event counts",
+        )
+        self.watch_logs.setEnabled(watch is not None)
 
     def install(self, window: QMainWindow) -> QToolBar:
         bar = window.menuBar()
         file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.watch_logs)
         file_menu.addAction(self.settings)
         file_menu.addSeparator()
         file_menu.addAction(self.quit)

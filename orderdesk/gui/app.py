@@ -69,7 +69,10 @@ DEMO_FAULTY_RATIO = 0.05
 
 
 def run_gui(
-    settings: Settings, config_path: Path | None = None, bootstrap_configured: bool = True
+    settings: Settings,
+    config_path: Path | None = None,
+    bootstrap_configured: bool = True,
+    watch_logs: Path | None = None,
 ) -> int:
     """Open the main window and run the event loop; returns the exit status.
 
@@ -78,6 +81,7 @@ def run_gui(
     configured. `bootstrap_configured` says whether the flags, environment or config file
     named one. When no broker is configured and none answers locally, the embedded broker
     starts in demo mode: the window starts the producer and tracker by itself.
+    `watch_logs` names a tracker's log folder to follow from the start.
     """
     import pyqtgraph as pg
 
@@ -114,6 +118,8 @@ def run_gui(
         notice = broker.notice if broker is not None else ""
         window = MainWindow(merged, config_path, store, demo=demo, broker_notice=notice)
         window.show()
+        if watch_logs is not None:
+            window.watch_log_folder(watch_logs)
         previous = _close_on_signals(window)
         try:
             return app.exec()

@@ -66,10 +66,17 @@ def dead_letters_tab(settings: Settings) -> Tab:
     return DeadLettersTab(settings)
 
 
+def pipeline_tab(settings: Settings) -> Tab:
+    from orderdesk.gui.monitor.tab import PipelineTab
+
+    return PipelineTab(settings)
+
+
 #: The tabs after the dashboard: title, shortcut, what the placeholder names, factory.
 FEATURE_TABS: tuple[tuple[str, str, str, TabFactory], ...] = (
     ("Audit trail", "Ctrl+2", "audit trail browser", audit_tab),
     ("Dead letters", "Ctrl+3", "dead-letter inbox", dead_letters_tab),
+    ("Pipeline", "Ctrl+4", "pipeline monitor", pipeline_tab),
 )
 
 
@@ -118,7 +125,9 @@ class MainWindow(QMainWindow):
             build_tab(title, shortcut, what, factory, settings)
             for title, shortcut, what, factory in FEATURE_TABS
         ]
-        self.audit_browser, self.dlq_inbox = (tab.widget for tab in self.feature_tabs)
+        self.audit_browser, self.dlq_inbox, self.pipeline_tab = (
+            t.widget for t in self.feature_tabs
+        )
         self.all_tabs: Sequence[Tab] = (
             WidgetTab("Dashboard", "Ctrl+1", self.dashboard),
             *self.feature_tabs,
@@ -154,6 +163,7 @@ class MainWindow(QMainWindow):
         )
         self.toolbar = self.window_actions.install(self)
         self._alias_actions()
+        self._connect_pipeline()
         self._create_status_bar()
         self.quitting = QuitSequence(
             self.runners, self.feature_tabs, lambda: self.checker.busy, self
@@ -198,6 +208,7 @@ class MainWindow(QMainWindow):
             about=self.about,
             show_tab=self.tabs.setCurrentIndex,
             focus_log=self.log_view.search.setFocus,
+            watch_logs=self.watch_log_folder,
         )
 
     def _alias_actions(self) -> None:
@@ -382,6 +393,40 @@ class MainWindow(QMainWindow):
         self.save_last_settings()
         self._close_ready = True
         QTimer.singleShot(0, self.close)
+
+    # -- pipeline monitor --------------------------------------------------------------
+
+    def _connect_pipeline(self) -> None:
+        from orderdesk.gui.monitor.tab import PipelineTab
+
+        tab = self.feature_tabs[2]
+        if isinstance(tab, PipelineTab):
+            tab.monitor.log_entries.connect(self.log_view.append)
+            tab.monitor.folder_changed.connect(self._follow_folder)
+
+    def watch_log_folder(self, folder: Path | None = None) -> None:
+        """Follow a tracker's log folder (ask for one when None): live log, audit, counts."""
+        from orderdesk.gui.monitor.tab import PipelineTab
+
+        tab = self.feature_tabs[2]
+        if not isinstance(tab, PipelineTab):
+            return
+        if folder is None:
+            tab.monitor.ask_folder()
+        else:
+            tab.monitor.watch(folder)
+
+    def _follow_folder(self, folder: Path | None) -> None:
+        from orderdesk.gui.audit.browser import AuditTab, audit_path
+
+        audit = self.feature_tabs[0]
+        if isinstance(audit, AuditTab):
+            audit.browser.open_file(
+                folder / "tracker.events" if folder is not None else audit_path(self.settings)
+            )
+        text = f"Watching the log folder {folder}" if folder else "Stopped watching the log folder"
+        self.statusBar().showMessage(text, 8000)
+        self.log_view.append([_gui_log(LogLevel.INFO, text)])
 
     def about(self) -> None:
         QMessageBox.about(

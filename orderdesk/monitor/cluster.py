@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from confluent_kafka import (
@@ -259,6 +259,14 @@ class ClusterReader:
         return tuple(members), state
 
 
+class PipelineNames(Protocol):
+    """The names a status reports: a `ClusterReader` has them."""
+
+    topic: str
+    dlq_topic: str
+    group: str
+
+
 # Channels of `PipelineSeries.samples`.
 T, PRODUCED, COMMITTED, DEAD, LAG, PRODUCED_RATE, COMMITTED_RATE, DEAD_RATE, SUCCESS = range(9)
 CHANNELS = 9
@@ -361,7 +369,7 @@ class PipelineSeries:
         self.lag.append(t, {p: float(n) for p, n in lag.items()})
         self.count += 1
 
-    def status(self, reader: ClusterReader) -> PipelineStatus | None:
+    def status(self, reader: PipelineNames) -> PipelineStatus | None:
         """The latest sample with its rates; None before the first sample."""
         sample = self.latest
         if sample is None:

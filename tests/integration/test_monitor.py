@@ -8,12 +8,12 @@ import sys
 import urllib.request
 
 import pytest
-from monitor_support import REPO, Headless, tracker_args
 from tracker_support import produce, read_audit, valid_payload, wait_until
 
 from orderdesk.config import load_settings
 from orderdesk.domain import AuditEvent
 from orderdesk.monitor.cluster import ClusterReader, ClusterSample
+from tests.support.headless import REPO, Headless, tracker_args
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 

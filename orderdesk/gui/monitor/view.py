@@ -1,0 +1,361 @@
+"""The pipeline as the cluster sees it: rates, success, lag per partition, members.
+
+Unlike the dashboard, which shows the services this window runs, this view reads the
+brokers (`orderdesk.monitor.cluster`): every tracker of the group appears, wherever it
+runs. It also follows a tracker's log folder on request: its live log goes to the window's
+log panel, its audit trail to the audit tab, and the counts by event type show here.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from orderdesk.config import Settings
+from orderdesk.domain import AuditEvent
+from orderdesk.monitor.cluster import (
+    COMMITTED_RATE,
+    DEAD_RATE,
+    PRODUCED_RATE,
+    SUCCESS,
+    ClusterSample,
+    Member,
+    PipelineSeries,
+    T,
+)
+from orderdesk.monitor.logfolder import FolderUpdate
+
+#: Seconds of history on the plots.
+WINDOW_SECONDS = 300.0
+#: Okabe-Ito: told apart with the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+RATE_CURVES = (
+    ("produced", "produced/s", PRODUCED_RATE, "#0072B2"),
+    ("committed", "committed/s", COMMITTED_RATE, "#009E73"),
+    ("dead", "dead-lettered/s", DEAD_RATE, "#D55E00"),
+)
+MEMBER_COLUMNS = ("Client id", "Host", "Partitions", "Instance id", "Member id")
+#: Event types counted for a followed folder, in the order of an order's life.
+FOLDER_EVENTS = tuple(e.value for e in AuditEvent)
+
+
+class Kpi(QFrame):
+    """A titled value, changed only when its text changes."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("kpi")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.title = QLabel(title)
+        self.title.setStyleSheet("color: #555;")
+        self.value = QLabel("—")
+        font = self.value.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        self.value.setFont(font)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.value)
+
+    def show_text(self, text: str) -> None:
+        if self.value.text() != text:
+            self.value.setText(text)
+
+
+class PipelineView(QWidget):
+    """Cluster view of one pipeline, and the counts of a followed log folder.
+
+    Signals:
+        watch_requested(): the user asked to pick a log folder to follow.
+        unwatch_requested(): the user stopped following the folder.
+        shown(): the view became visible.
+    """
+
+    watch_requested = Signal()
+    unwatch_requested = Signal()
+    shown = Signal()
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series = PipelineSeries()
+        self.settings = settings
+        self._members: tuple[Member, ...] | None = None
+        self._lag_curves: dict[int, pg.PlotCurveItem] = {}
+        self.samples = 0
+
+        self.source = QLabel()
+        self.source.setTextFormat(Qt.TextFormat.RichText)
+        self.source.setWordWrap(True)
+        self.status = QLabel("waiting for the first reading…")
+        self.status.setStyleSheet("color: #666;")
+
+        self.kpis = {
+            key: Kpi(title)
+            for key, title in (
+                ("produced", "Produced"),
+                ("committed", "Committed"),
+                ("dead", "Dead-lettered"),
+                ("success", "Success"),
+                ("lag", "Lag"),
+                ("state", "Group state"),
+                ("members", "Members"),
+            )
+        }
+        kpi_row = QHBoxLayout()
+        for kpi in self.kpis.values():
+            kpi_row.addWidget(kpi)
+
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground("w")
+        self.rate_plot = self._plot(0, "Rates", "msg/s")
+        self.rate_plot.setTitle(
+            "Rates: "
+            + " · ".join(
+                f"<span style='color:{c}'>■ {label}</span>" for _, label, _, c in RATE_CURVES
+            ),
+            color="#222",
+            size="10pt",
+        )
+        self.success_plot = self._plot(1, "Success: committed orders not dead-lettered", "%")
+        self.success_plot.setYRange(0, 100, padding=0.05)
+        self.lag_plot = self._plot(2, "Lag per partition", "orders")
+        self.lag_plot.setLabel("bottom", "seconds ago")
+        self.curves = {key: self._curve(self.rate_plot, color) for key, _, _, color in RATE_CURVES}
+        self.curves["success"] = self._curve(self.success_plot, "#6a1b9a")
+
+        self.members = QTableWidget(0, len(MEMBER_COLUMNS))
+        self.members.setHorizontalHeaderLabels(MEMBER_COLUMNS)
+        self.members.verticalHeader().hide()
+        self.members.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.members.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.members.horizontalHeader().setStretchLastSection(True)
+        self.members.setMinimumWidth(300)
+        members_box = QGroupBox("Members of the tracker group")
+        QVBoxLayout(members_box).addWidget(self.members)
+
+        self.folder_box = self._folder_box()
+
+        side = QVBoxLayout()
+        side.addWidget(members_box, 1)
+        side.addWidget(self.folder_box)
+        body = QHBoxLayout()
+        body.addWidget(self.plots, 3)
+        body.addLayout(side, 2)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        outer.addWidget(self.source)
+        outer.addLayout(kpi_row)
+        outer.addLayout(body, 1)
+        outer.addWidget(self.status)
+        # Below this the scroll area around the tab scrolls instead of squeezing the plots.
+        self.setMinimumSize(760, 520)
+        self.set_settings(settings)
+
+    # -- construction ------------------------------------------------------------------
+
+    def _plot(self, row: int, title: str, units: str) -> pg.PlotItem:
+        plot = self.plots.addPlot(row=row, col=0)
+        plot.setTitle(title, color="#222", size="10pt")
+        plot.setLabel("left", units)
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.setXRange(-WINDOW_SECONDS, 0, padding=0)
+        plot.enableAutoRange(axis="y")
+        plot.getAxis("left").setWidth(60)
+        if row < 2:
+            plot.hideAxis("bottom")
+        return plot
+
+    @staticmethod
+    def _curve(plot: pg.PlotItem, color: str) -> pg.PlotCurveItem:
+        curve = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), connect="finite")
+        plot.addItem(curve)
+        return curve
+
+    def _folder_box(self) -> QGroupBox:
+        box = QGroupBox("Followed log folder")
+        self.folder_label = QLabel("none: File → Watch log folder… follows a tracker's folder")
+        self.folder_label.setWordWrap(True)
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.watch_button = QPushButton("Watch log folder…")
+        self.watch_button.clicked.connect(self.watch_requested)
+        self.unwatch_button = QPushButton("Stop watching")
+        self.unwatch_button.clicked.connect(self.unwatch_requested)
+        self.unwatch_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.watch_button)
+        buttons.addWidget(self.unwatch_button)
+        buttons.addStretch(1)
+        grid = QGridLayout()
+        self.event_counts: dict[str, QLabel] = {}
+        for i, name in enumerate(FOLDER_EVENTS):
+            grid.addWidget(QLabel(name), i, 0)
+            label = QLabel("—")
+            label.setAlignment(Qt.AlignmentFlag.AlignRight)
+            label.setObjectName(name)
+            self.event_counts[name] = label
+            grid.addWidget(label, i, 1)
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.folder_label)
+        layout.addLayout(buttons)
+        layout.addLayout(grid)
+        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        return box
+
+    # -- data in -----------------------------------------------------------------------
+
+    def set_settings(self, settings: Settings) -> None:
+        """Another cluster, topic or group: start the series anew."""
+        self.settings = settings
+        self.series = PipelineSeries()
+        self._members = None
+        for curve in self._lag_curves.values():
+            self.lag_plot.removeItem(curve)
+        self._lag_curves.clear()
+        self.source.setText(
+            "<b>Cluster view</b>, read from the brokers at "
+            f"<b>{settings.kafka.bootstrap_servers}</b>: group <b>{settings.tracker.group}</b> "
+            f"on <b>{settings.topics.orders}</b>, dead letters on "
+            f"<b>{settings.topics.dlq}</b>. Every tracker of the group shows here, wherever "
+            "it runs (this window's own services are on the Dashboard tab)."
+        )
+
+    def add_sample(self, sample: ClusterSample) -> None:
+        self.samples += 1
+        self.series.add(sample)
+        if sample.error and not sample.orders:
+            self.status.setText(f"Cluster: {sample.error}")
+            self.status.setStyleSheet("color: #c62828;")
+        else:
+            when = datetime.fromtimestamp(sample.wall).strftime("%H:%M:%S")
+            extra = f" ({sample.error})" if sample.error else ""
+            self.status.setText(f"Read from the cluster at {when}{extra}")
+            self.status.setStyleSheet("color: #666;")
+        self._show_members(sample.members)
+        if self.isVisible():
+            self.refresh()
+
+    def add_folder_update(self, update: FolderUpdate) -> None:
+        for name, label in self.event_counts.items():
+            text = f"{update.counts.get(name, 0):,}" if update.events_exist else "—"
+            if label.text() != text:
+                label.setText(text)
+
+    def set_folder(self, folder: Path | None) -> None:
+        self.unwatch_button.setEnabled(folder is not None)
+        if folder is None:
+            self.folder_label.setText("none: File → Watch log folder… follows a tracker's folder")
+            for label in self.event_counts.values():
+                label.setText("—")
+        else:
+            self.folder_label.setText(
+                f"<b>{folder}</b><br>live log in the log panel, audit trail in the Audit tab"
+            )
+
+    # -- painting ----------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.shown.emit()
+        self.refresh()
+
+    def refresh(self) -> None:
+        status = self.series.status(_ReaderNames(self.settings))
+        if status is None:
+            return
+        k = self.kpis
+        rates = status.window > 0
+        k["produced"].show_text(f"{status.produced_per_s:,.1f}/s" if rates else "—")
+        k["committed"].show_text(f"{status.committed_per_s:,.1f}/s" if rates else "—")
+        k["dead"].show_text(f"{status.dead_lettered_per_s:,.1f}/s" if rates else "—")
+        success = status.success_percent
+        k["success"].show_text("—" if success is None else f"{success:.1f} %")
+        k["lag"].show_text(f"{status.lag_total:,}" if status.lag else "—")
+        k["state"].show_text(status.state.replace("_", " ").lower())
+        k["members"].show_text(str(len(status.members)))
+        data = self.series.samples.view()
+        if not data.shape[1]:
+            return
+        x = data[T] - (time.monotonic() - self.series.t0)
+        for key, _, channel, _ in RATE_CURVES:
+            self.curves[key].setData(x, data[channel])
+        self.curves["success"].setData(x, data[SUCCESS])
+        lag = self.series.lag
+        lag_x = lag.times() - (time.monotonic() - self.series.t0)
+        for i, (partition, values) in enumerate(lag.items()):
+            curve = self._lag_curves.get(partition)
+            if curve is None:
+                curve = self._curve(self.lag_plot, PALETTE[i % len(PALETTE)])
+                self._lag_curves[partition] = curve
+                self._title_lag()
+            curve.setData(lag_x, np.asarray(values))
+
+    def _title_lag(self) -> None:
+        parts = sorted(self._lag_curves)
+        legend = " · ".join(
+            f"<span style='color:{PALETTE[i % len(PALETTE)]}'>■ p{p}</span>"
+            for i, p in enumerate(parts)
+        )
+        self.lag_plot.setTitle(f"Lag per partition: {legend}", color="#222", size="10pt")
+
+    def _show_members(self, members: tuple[Member, ...]) -> None:
+        if members == self._members:
+            return
+        self._members = members
+        table = self.members
+        table.setRowCount(len(members))
+        for row, m in enumerate(members):
+            values = (
+                m.client_id,
+                m.host,
+                ",".join(map(str, m.partitions)) or "—",
+                m.instance_id or "—",
+                m.member_id,
+            )
+            for col, value in enumerate(values):
+                table.setItem(row, col, QTableWidgetItem(value))
+
+
+class _ReaderNames:
+    """The names a `PipelineStatus` carries, without a client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.topic = settings.topics.orders
+        self.dlq_topic = settings.topics.dlq
+        self.group = settings.tracker.group
+
+
+def pick_folder(parent: QWidget, start: Path) -> Path | None:
+    """Ask for a tracker's log folder (the one holding tracker.log and tracker.events)."""
+    chosen = QFileDialog.getExistingDirectory(
+        parent, "Watch a tracker's log folder", str(start if start.exists() else Path.home())
+    )
+    return Path(chosen) if chosen else None
