@@ -50,11 +50,14 @@ class Processor:
         #: No simulated step to run, so no retry can follow: the hot path.
         self._skip_downstream = skip_downstream
         self._consumer_error = on_consumer_error
+        #: `tracker.audit_every_message`: a `message.received` line for every arrival.
+        self._audit_arrivals = ctx.settings.tracker.audit_every_message
 
     def route(self, msgs: list[Message]) -> None:
         """Hand each message to its partition, in order; held back behind a retry if any."""
         parts = self.ctx.parts
         handle = self.handle
+        audit_arrivals = self._audit_arrivals
         received = 0
         for msg in msgs:
             err = msg.error()
@@ -65,6 +68,8 @@ class Processor:
             if part is None:
                 continue  # revoked meanwhile: the new owner reads it again
             received += 1
+            if audit_arrivals:
+                self.ctx.audit_write(AuditEvent.MESSAGE_RECEIVED, msg, msg.value(), None, None)
             if part.retry is not None or part.backlog:
                 part.backlog.append(msg)
                 continue
