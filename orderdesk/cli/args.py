@@ -12,6 +12,8 @@ from orderdesk.config import ConfigError, Settings, is_secret_key, load_settings
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+#: A second Ctrl+C: the shell's convention, 128 + SIGINT.
+EXIT_INTERRUPTED = 130
 
 #: Command-line destinations and the settings they set.
 FLAG_SETTINGS = {

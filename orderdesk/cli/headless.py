@@ -22,17 +22,13 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, TextIO
 
+from orderdesk.cli.args import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from orderdesk.config import ConfigError, Settings
 from orderdesk.domain import LogEntry, LogLevel
 from orderdesk.kafka.clients import librdkafka_log
 from orderdesk.producer.stats import ProducerStats
 from orderdesk.service.base import Service, ServiceError
 from orderdesk.tracker.stats import TrackerStats
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 #: Seconds between two status lines.
 STATUS_INTERVAL = 5.0
