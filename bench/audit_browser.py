@@ -2,7 +2,8 @@
 
 Generates (once, cached under the temp dir) a realistic audit trail: orders from the
 producer's generator, a few deliberately faulty, some retried after transient failures,
-written line by line in the tracker's format (pydantic's compact JSON of `AuditEntry`).
+written line by line in the tracker's own format (`orderdesk.audit.format`; the cache's
+name changes with the format).
 Then it times, against plain Python reading the file once:
 
 - open: index the whole file (the browser does it off the GUI thread) and show the first rows,
@@ -16,7 +17,6 @@ end of indexing, then an order id filter, with the longest event-loop stall of e
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
@@ -25,8 +25,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from orderdesk.audit.format import encode_line, line_middle
 from orderdesk.config import ProducerSettings
-from orderdesk.domain import parse_order
+from orderdesk.domain import AuditEvent, parse_order
 from orderdesk.domain.failures import ProcessingFailure
 from orderdesk.producer.generator import OrderGenerator
 
@@ -39,23 +40,15 @@ def _line(
     event_type: str,
     partition: int,
     offset: int,
-    raw: str,
-    size: int,
-    deserialized: bool,
+    payload: bytes,
+    parsed: bool,
     error: str | None,
-    order_full: str | None,
 ) -> str:
-    # Same shape as orderdesk.audit.writer.AuditWriter writes (absent error/order_full are omitted).
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
-    return (
-        f'{{"timestamp":"{stamp}","event_type":"{event_type}","kafka_topic":"{TOPIC}",'
-        f'"kafka_partition":{partition},"kafka_offset":{offset},'
-        f'"raw_message":{json.dumps(raw, ensure_ascii=False)},"message_size":{size},'
-        f'"deserialized":{"true" if deserialized else "false"}'
-        + (f',"error":{json.dumps(error)}' if error is not None else "")
-        + (f',"order_full":{order_full}' if order_full is not None else "")
-        + "}\n"
-    )
+    """A line exactly as the tracker's audit writer makes it (orderdesk.audit.format)."""
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    middle = line_middle(AuditEvent(event_type), TOPIC, partition)
+    parts, _ = encode_line(stamp, middle, offset, payload, error, parsed)
+    return b"".join(parts).decode()
 
 
 def generate_audit_file(path: Path, lines: int, seed: int = 7) -> list[str]:
@@ -70,12 +63,10 @@ def generate_audit_file(path: Path, lines: int, seed: int = 7) -> list[str]:
         buf: list[str] = []
         while written < lines:
             event = gen.next_event()
-            raw = event.value.decode("utf-8", errors="backslashreplace")
             partition = rng.randrange(PARTITIONS)
             offset = offsets[partition]
             offsets[partition] += 1
             order_ids.append(event.order_id)
-            size = len(event.value)
             when += timedelta(microseconds=rng.randrange(200, 1800))
             if event.fault is None:
                 attempts = 1
@@ -84,19 +75,17 @@ def generate_audit_file(path: Path, lines: int, seed: int = 7) -> list[str]:
                 for attempt in range(1, min(attempts, 3)):
                     err = f"PROCESSING_ERROR: transient failure (attempt {attempt}/3)"
                     buf.append(
-                        _line(when, "order.retried", partition, offset, raw, size, True, err, raw)
+                        _line(when, "order.retried", partition, offset, event.value, True, err)
                     )
                     when += timedelta(milliseconds=1000 * 2 ** (attempt - 1))
                 if attempts <= 3:
                     buf.append(
-                        _line(
-                            when, "order.validated", partition, offset, raw, size, True, None, raw
-                        )
+                        _line(when, "order.validated", partition, offset, event.value, True, None)
                     )
                 else:
                     err = "PROCESSING_ERROR: transient failure (attempt 3/3)"
                     buf.append(
-                        _line(when, "order.rejected", partition, offset, raw, size, True, err, raw)
+                        _line(when, "order.rejected", partition, offset, event.value, True, err)
                     )
                     buf.append(
                         _line(
@@ -104,26 +93,21 @@ def generate_audit_file(path: Path, lines: int, seed: int = 7) -> list[str]:
                             "order.dead_lettered",
                             partition,
                             offset,
-                            raw,
-                            size,
+                            event.value,
                             True,
                             err,
-                            raw,
                         )
                     )
             else:
                 try:
                     parse_order(event.value)
-                    err, full, ok = "UNKNOWN_ERROR: accepted", raw, True
+                    err, ok = "UNKNOWN_ERROR: accepted", True
                 except ProcessingFailure as exc:
                     err = f"{exc.reason}: {exc.message}"
                     ok = exc.reason != "DESERIALIZATION_ERROR"
-                    full = raw if ok else None
+                buf.append(_line(when, "order.rejected", partition, offset, event.value, ok, err))
                 buf.append(
-                    _line(when, "order.rejected", partition, offset, raw, size, ok, err, full)
-                )
-                buf.append(
-                    _line(when, "order.dead_lettered", partition, offset, raw, size, ok, err, full)
+                    _line(when, "order.dead_lettered", partition, offset, event.value, ok, err)
                 )
             if len(buf) >= 5000:
                 written += len(buf)
@@ -147,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gui", action="store_true", help="also time the Qt widget")
     args = parser.parse_args(argv)
 
-    path = args.file or Path(tempfile.gettempdir()) / f"orderdesk-bench-{args.lines}.events"
+    path = args.file or Path(tempfile.gettempdir()) / f"orderdesk-bench-v2-{args.lines}.events"
     ids_path = path.with_suffix(".ids")
     if not path.exists() or not ids_path.exists():
         print(f"generating {args.lines:,} lines into {path} ...", flush=True)

@@ -56,6 +56,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:,.0f}/s"
     if unit in ("ms", "us", "MiB"):
         return f"{value:,.1f} {unit}"
+    if unit == "B":
+        return f"{value:,.0f} B"
     return f"{value:.3f} {unit}"
 
 

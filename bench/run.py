@@ -8,10 +8,12 @@ target, met?) and writes every figure with its details to bench/results.json.
 
 Figures (names for ``--only``):
 
-producer   orders/s of the producer service at rate 0 against a bare confluent-kafka loop
-           producing the same pre-made payloads with the same client settings
-tracker    orders/s of the tracker (parse, validate, audit, commit) against a bare consume
-           loop with json.loads and a commit per batch
+producer   orders/s and CPU per order of the producer service at rate 0 against a bare
+           confluent-kafka loop producing the same pre-made payloads with the same settings
+startup    CPU time of ``python -m orderdesk --producer --count 1`` against ``python -c pass``
+tracker    orders/s and CPU per order of the tracker (parse, validate, audit, commit) against
+           a bare consume loop with json.loads and a commit per batch; the same loop with
+           OrderDesk's parse and rules (no audit); audit bytes per order against the payload
 latency    produce-to-validation latency through producer and tracker at a fixed pace,
            against a bare producer and consumer at the same pace
 deadletter tracker orders/s with 10 % faulty orders against the tracker with none
@@ -47,7 +49,16 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from figures import audit, deadletter, gui, latency, memory, producer, tracker  # noqa: E402
+from figures import (  # noqa: E402
+    audit,
+    deadletter,
+    gui,
+    latency,
+    memory,
+    producer,
+    startup,
+    tracker,
+)
 from harness import FULL, QUICK, Figure, Plan, broker, median, say  # noqa: E402
 from report import LoadSampler, machine, table  # noqa: E402
 
@@ -57,6 +68,7 @@ RESULTS = BENCH / "results.json"
 
 SECTIONS: dict[str, Callable[[Settings, Plan], list[Figure]]] = {
     "producer": producer.figures,
+    "startup": startup.figures,
     "tracker": tracker.figures,
     "latency": latency.figures,
     "deadletter": deadletter.figures,

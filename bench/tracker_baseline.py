@@ -24,12 +24,15 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from harness import SEED, Timing, broker
 
+from orderdesk.audit.writer import TRACKER_EVENTS
 from orderdesk.config import Settings, load_settings
 from orderdesk.kafka.clients import consumer_config, producer_config
 from orderdesk.producer.generator import OrderGenerator
@@ -61,13 +64,18 @@ def fill_topic(settings: Settings, count: int) -> str:
     return topic
 
 
-def bare_loop(settings: Settings, topic: str, count: int) -> Timing:
-    """Orders per second of consume + json.loads + commit per batch, and CPU µs per order."""
+def bare_loop(
+    settings: Settings, topic: str, count: int, read: Callable[[bytes], object] = json.loads
+) -> Timing:
+    """Orders per second of consume + json.loads + commit per batch, and CPU µs per order.
+
+    `read` replaces json.loads: with `orderdesk.domain.parse_order` it is the tracker's own
+    parse and rules without the rest (audit, retries, bookkeeping)."""
     consumer = Consumer(consumer_config(settings.kafka, f"bench-bare-{uuid.uuid4().hex[:8]}"))
     consumer.subscribe([topic])
     seen = 0
     first = last = 0.0
-    loads = json.loads
+    loads = read
     try:
         deadline = time.monotonic() + 300
         while seen < count and time.monotonic() < deadline:
@@ -100,22 +108,32 @@ def bare_loop(settings: Settings, topic: str, count: int) -> Timing:
     return Timing(count / (last - first), (cpu_last - cpu_first) / count * 1e6)
 
 
+@dataclass
+class TrackerRun:
+    """One run of the tracker service over a filled topic."""
+
+    timing: Timing
+    result: TrackerResult
+    #: Size of the audit trail it wrote (tracker.events).
+    audit_bytes: int
+
+
 def tracker_run(
     settings: Settings, topic: str, count: int, log_parent: str | None = None
-) -> Timing:
+) -> TrackerRun:
     """Orders per second of the tracker service, first message to last, timed from its stats,
     and the CPU µs per order of the thread running it."""
-    timing, result = tracker_run_handled(settings, topic, count, log_parent)
-    if result.stats.valid != count:
-        raise SystemExit(f"tracker validated {result.stats.valid} of {count}")
-    return timing
+    run = tracker_run_handled(settings, topic, count, log_parent)
+    if run.result.stats.valid != count:
+        raise SystemExit(f"tracker validated {run.result.stats.valid} of {count}")
+    return run
 
 
 def tracker_run_handled(
     settings: Settings, topic: str, count: int, log_parent: str | None = None
-) -> tuple[Timing, TrackerResult]:
+) -> TrackerRun:
     """Like `tracker_run`, counting every order handled to the end: validated, or
-    dead-lettered and acknowledged on the dead-letter topic. Also returns the result."""
+    dead-lettered and acknowledged on the dead-letter topic."""
     with tempfile.TemporaryDirectory(prefix="bench-tracker-", dir=log_parent) as log_dir:
         s = tracker_settings(settings, topic, Path(log_dir))
         marks: list[tuple[float, float, int]] = []
@@ -137,7 +155,9 @@ def tracker_run_handled(
         # From the last sample before the first order to the first sample with them all.
         start = max((m for m in marks if m[2] == 0), default=marks[0])
         end = min((m for m in marks if m[2] >= count), key=lambda m: m[0])
-        return Timing(count / (end[0] - start[0]), (end[1] - start[1]) / count * 1e6), result
+        timing = Timing(count / (end[0] - start[0]), (end[1] - start[1]) / count * 1e6)
+        audit = Path(log_dir) / TRACKER_EVENTS
+        return TrackerRun(timing, result, audit.stat().st_size if audit.exists() else 0)
 
 
 def tracker_settings(settings: Settings, topic: str, log_dir: Path) -> Settings:
@@ -189,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             timing = bare_loop(settings, topic, args.count)
             bare.append(timing.per_s)
             bare_cpu.append(timing.cpu_us)
-            timing = tracker_run(settings, topic, args.count, args.log_parent)
+            timing = tracker_run(settings, topic, args.count, args.log_parent).timing
             tracker.append(timing.per_s)
             tracker_cpu.append(timing.cpu_us)
             print(

@@ -26,7 +26,7 @@ BENCH = REPO / "bench"
 
 def figures(settings: Settings, plan: Plan) -> list[Figure]:
     lines = plan.audit_lines
-    path = Path(tempfile.gettempdir()) / f"orderdesk-bench-{lines}.events"
+    path = Path(tempfile.gettempdir()) / f"orderdesk-bench-v2-{lines}.events"
     ids_path = path.with_suffix(".ids")
     if not path.exists() or not ids_path.exists():
         say(f"  generating {lines:,} audit lines into {path} (cached for later runs)")

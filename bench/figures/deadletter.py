@@ -17,10 +17,10 @@ def figures(settings: Settings, plan: Plan) -> list[Figure]:
 
     def run(which: str) -> Timing:
         nonlocal dead
-        timing, result = tracker_baseline.tracker_run_handled(settings, topics[which], count)
+        run = tracker_baseline.tracker_run_handled(settings, topics[which], count)
         if which == "faulty":
-            dead = result.stats.dead_lettered_total
-        return timing
+            dead = run.result.stats.dead_lettered_total
+        return run.timing
 
     runs = alternate(
         plan.dlq_rounds,

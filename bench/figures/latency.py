@@ -195,7 +195,7 @@ def figures(settings: Settings, plan: Plan) -> list[Figure]:
             ms["bare_p99"],
             "ms",
             p99,
-            "<= 2.0",
-            p99 <= 2.0,
+            "<= 1.5",
+            p99 <= 1.5,
         ),
     ]

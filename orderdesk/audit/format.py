@@ -95,14 +95,14 @@ def encode_line(
     offset: int,
     payload: bytes | None,
     error: str | None,
-    order: Order | None,
+    parsed: bool,
 ) -> tuple[tuple[bytes, ...], int]:
     """One whole line (newline included) as parts to write, and its length in bytes.
 
-    The payload is written once: as `order_full`, verbatim, when it parsed as an order and
-    can be embedded (`embeddable`); else as `raw_message`, a JSON string of its text.
+    The payload is written once: as `order_full`, verbatim, when it `parsed` as an order
+    and can be embedded (`embeddable`); else as `raw_message`, a JSON string of its text.
     """
-    if payload is not None and order is not None:
+    if payload is not None and parsed:
         body = embeddable(payload)
         if body is not None:
             if error is None:
@@ -129,7 +129,7 @@ def encode_line(
     error_field = "" if error is None else f'"{ERROR}":{escape(error)},'
     head = (
         f"{_PREFIX_TEXT}{timestamp}{middle}{offset},"
-        f'"{MESSAGE_SIZE}":{size},"{DESERIALIZED}":{"false" if order is None else "true"},'
+        f'"{MESSAGE_SIZE}":{size},"{DESERIALIZED}":{"true" if parsed else "false"},'
         f'{error_field}"{RAW_MESSAGE}":'
     ).encode()
     return (head, raw, b"}\n"), len(head) + len(raw) + 2

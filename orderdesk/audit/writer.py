@@ -61,5 +61,7 @@ class AuditWriter(JsonLinesWriter):
         middle = self._middles.get(key)
         if middle is None:
             middle = self._middles[key] = line_middle(event, topic, partition)
-        parts, size = encode_line(self.timestamp(), middle, offset, payload, error, order)
+        parts, size = encode_line(
+            self.timestamp(), middle, offset, payload, error, order is not None
+        )
         self.write_parts(parts, size)
