@@ -99,8 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.producer or args.tracker:
             check_client_config(settings.kafka)
     except ConfigError as exc:
-        print(f"orderdesk: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _config_error(exc, gui=not (args.producer or args.tracker))
     from orderdesk.kafka.embedded import (
         EmbeddedBrokerError,
         answers,
@@ -111,8 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         configured = bootstrap_configured(args.config, args.bootstrap_servers, settings)
     except ConfigError as exc:
-        print(f"orderdesk: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _config_error(exc, gui=not (args.producer or args.tracker))
     if not (args.producer or args.tracker):
         from orderdesk.cli.xcb import xcb_problem
 
@@ -156,3 +154,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             # retry once the broker is gone; collecting them first closes them quietly.
             gc.collect()
             broker.stop()
+
+
+def _config_error(exc: ConfigError, gui: bool) -> int:
+    """One line on stderr; for the desktop app in a message box too (exit status 2)."""
+    line = f"orderdesk: error: {exc}"
+    print(line, file=sys.stderr)
+    if gui:
+        from orderdesk.cli.xcb import xcb_problem
+
+        if xcb_problem() is None:  # without the xcb libraries Qt would abort the process
+            from orderdesk.gui.app import show_startup_error
+
+            show_startup_error(line)
+    return EXIT_USAGE

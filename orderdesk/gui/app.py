@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings
+from pydantic import SecretStr
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from orderdesk import __version__
 from orderdesk.config import APP_NAME, ConfigError, Settings, validate_settings
+from orderdesk.gui.settings.connections import CHOICES_KEY, CONNECTION_KEY, EMBEDDED, Secrets
 from orderdesk.gui.settings.dialog import EDITED_KEYS, get_dotted, set_dotted
 
 ORGANIZATION = "OrderDesk"
@@ -39,7 +41,8 @@ def merge_last_settings(settings: Settings, stored: str | None) -> Settings:
     """Apply the settings last chosen in the dialog where `settings` kept the defaults.
 
     A value that the config file, the environment or a flag set wins over the stored one;
-    a stored value that no longer validates is ignored.
+    a stored value that no longer validates is ignored. Nothing but the dialog's choices
+    is ever stored (see `connections.remember`).
     """
     if not stored:
         return settings
@@ -53,7 +56,7 @@ def merge_last_settings(settings: Settings, stored: str | None) -> Settings:
     defaults = Settings().to_yaml_dict()
     changed = False
     for key in EDITED_KEYS:
-        if key in last and get_dotted(data, key) == get_dotted(defaults, key):
+        if key in last and _dotted(data, key) == _dotted(defaults, key):
             set_dotted(data, key, last[key])
             changed = True
     if not changed:
@@ -62,6 +65,37 @@ def merge_last_settings(settings: Settings, stored: str | None) -> Settings:
         return validate_settings(data)
     except ConfigError:
         return settings
+
+
+def _dotted(data: dict[str, Any], key: str) -> Any:
+    try:
+        return get_dotted(data, key)
+    except KeyError:
+        return None
+
+
+def chosen_connection(stored: str | None) -> str | None:
+    """The connection last chosen in the dialog: a saved name, `embedded`, or None."""
+    try:
+        last = json.loads(stored) if stored else {}
+    except (TypeError, ValueError):
+        return None
+    value = last.get(CONNECTION_KEY) if isinstance(last, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def with_stored_secret(settings: Settings, connection: str | None) -> Settings:
+    """The saved connection's password from the keyring, where none was given otherwise."""
+    kafka = settings.kafka
+    if not connection or connection == EMBEDDED or kafka.sasl_password is not None:
+        return settings
+    if not kafka.sasl_username:
+        return settings
+    secret = Secrets().get(connection)
+    if not secret:
+        return settings
+    kafka = kafka.model_copy(update={"sasl_password": SecretStr(secret)})
+    return settings.model_copy(update={"kafka": kafka})
 
 
 #: Share of deliberately bad orders in demo mode, unless the user chose one.
@@ -101,22 +135,32 @@ def run_gui(
     # Plain lines: antialiasing costs paint time that the event loop cannot spare under load.
     pg.setConfigOptions(antialias=False)
     store = QSettings()
-    merged = merge_last_settings(settings, store.value("settings/last"))
+    stored = store.value(CHOICES_KEY)
+    merged = merge_last_settings(settings, stored)
+    connection = chosen_connection(stored)
     saved_cluster = merged.kafka.bootstrap_servers != settings.kafka.bootstrap_servers
+    if saved_cluster:
+        merged = with_stored_secret(merged, connection)
+    elif connection == EMBEDDED and not bootstrap_configured:
+        merged = merged.model_copy(update={"embedded": True})  # chosen in the dialog
     asked_for_embedded = merged.embedded
     try:
         merged, broker = resolve_broker(merged, bootstrap_configured or saved_cluster)
     except EmbeddedBrokerError as exc:
         print(f"orderdesk: error: {exc}", file=sys.stderr)
+        show_startup_error(f"orderdesk: error: {exc}")
         return 1
     demo = broker is not None and not asked_for_embedded
     if demo and merged.producer.faulty_ratio == 0:
         # A demo should show the dead-letter path at work too: one order in twenty is bad.
         producer = merged.producer.model_copy(update={"faulty_ratio": DEMO_FAULTY_RATIO})
         merged = merged.model_copy(update={"producer": producer})
+    window: MainWindow | None = None
     try:
         notice = broker.notice if broker is not None else ""
-        window = MainWindow(merged, config_path, store, demo=demo, broker_notice=notice)
+        window = MainWindow(
+            merged, config_path, store, demo=demo, broker_notice=notice, broker=broker
+        )
         window.show()
         if watch_logs is not None:
             window.watch_log_folder(watch_logs)
@@ -127,10 +171,12 @@ def run_gui(
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
     finally:
-        if broker is not None:
-            # Clients still referenced from cycles would log a refused connection for each
-            # retry once the broker is gone; collecting them first closes them quietly.
-            gc.collect()
+        # Clients still referenced from cycles would log a refused connection for each
+        # retry once the broker is gone; collecting them first closes them quietly.
+        gc.collect()
+        if window is not None:
+            window.broker_keeper.stop()  # the embedded broker, restarted or not
+        elif broker is not None:
             broker.stop()
 
 
@@ -147,3 +193,15 @@ def _close_on_signals(window: QWidget) -> dict[int, Any]:
         except (ValueError, OSError):  # not the main thread, or not supported here
             continue
     return previous
+
+
+def show_startup_error(text: str, title: str = "OrderDesk cannot start") -> None:
+    """The one line a failed start prints on stderr, in a message box too: started from a
+    desktop entry or the no-console executable, nobody sees stderr."""
+    from PySide6.QtWidgets import QMessageBox
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName(APP_NAME)
+    box = QMessageBox(QMessageBox.Icon.Critical, title, text)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.exec()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,11 @@ from orderdesk import __version__
 from orderdesk.config import Settings
 from orderdesk.domain import LogEntry, LogLevel
 from orderdesk.gui.actions import WindowActions, WindowSlots
+from orderdesk.gui.broker_status import BrokerStatus
 from orderdesk.gui.dashboard.dashboard import Dashboard
 from orderdesk.gui.log.view import LogView
-from orderdesk.gui.quit import QuitSequence
+from orderdesk.gui.quit import QUIT_MARGIN, QuitSequence
+from orderdesk.gui.services.broker import BrokerKeeper
 from orderdesk.gui.services.runner import (
     RunState,
     ServiceFactory,
@@ -33,7 +37,8 @@ from orderdesk.gui.services.runner import (
     producer_factory,
     tracker_factory,
 )
-from orderdesk.gui.settings.dialog import SettingsDialog, leave_embedded
+from orderdesk.gui.settings.connections import remember
+from orderdesk.gui.settings.dialog import EDITED_KEYS, SettingsDialog, get_dotted, leave_embedded
 from orderdesk.gui.settings.store import (
     DEFAULT_WINDOW_SIZE,
     WindowStore,
@@ -41,7 +46,7 @@ from orderdesk.gui.settings.store import (
 )
 from orderdesk.gui.tab import Tab, TabFactory, WidgetTab, build_tab
 from orderdesk.gui.widgets.banners import EmbeddedBanner, ErrorBanner
-from orderdesk.gui.widgets.connection import ConnectionChecker, ConnectionIndicator
+from orderdesk.kafka.embedded import EmbeddedBrokerError, InMemoryBroker
 
 __all__ = ["DEFAULT_WINDOW_SIZE", "MainWindow", "app_icon", "default_window_size"]
 
@@ -97,6 +102,8 @@ class MainWindow(QMainWindow):
         probe_interval_ms: int = PROBE_INTERVAL_MS,
         demo: bool = False,
         broker_notice: str = "",
+        broker: InMemoryBroker | BrokerKeeper | None = None,
+        exit_now: Callable[[int], object] = os._exit,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -107,6 +114,8 @@ class MainWindow(QMainWindow):
         #: starts both services by itself, so orders flow with no other setup.
         self.demo = demo
         self.config_path = config_path
+        #: Ends the process when a quit cannot wait any longer for a stuck thread.
+        self.exit_now = exit_now
         self.store = store if store is not None else QSettings()
         self.window_store = WindowStore(self.store)
         self.setWindowTitle("OrderDesk")
@@ -145,6 +154,7 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
 
         self.banner = ErrorBanner()
+        self.stopping_banner = ErrorBanner(kind="info")
         self.embedded_banner = EmbeddedBanner(self.edit_settings)
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -152,12 +162,18 @@ class MainWindow(QMainWindow):
         layout.setSpacing(4)
         layout.addWidget(self.embedded_banner)
         layout.addWidget(self.banner)
+        layout.addWidget(self.stopping_banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
-        self.connection = ConnectionIndicator()
-        self.checker = ConnectionChecker(self)
-        self.checker.checked.connect(self._probe_done)
+        keeper = broker if isinstance(broker, BrokerKeeper) else BrokerKeeper(broker)
+        keeper.setParent(self)
+        self.broker_keeper = keeper
+        self.broker_status = BrokerStatus(keeper, probe_interval_ms, lambda: PROBE_TIMEOUT, self)
+        self.broker_status.message.connect(self.statusBar().showMessage)
+        self.broker_status.died.connect(self._broker_died)
+        self.connection = self.broker_status.indicator
+        self._restart_after_stop: set[str] = set()
         self.window_actions = WindowActions(
             self, self._slots(), [(t.title, t.shortcut) for t in self.all_tabs]
         )
@@ -166,25 +182,23 @@ class MainWindow(QMainWindow):
         self._connect_pipeline()
         self._create_status_bar()
         self.quitting = QuitSequence(
-            self.runners, self.feature_tabs, lambda: self.checker.busy, self
+            self.runners, self.feature_tabs, lambda: self.broker_status.busy, self
         )
         self.quitting.ready.connect(self._close_now)
+        self.quitting.overdue.connect(self._quit_overdue)
 
         for runner in self.runners:
             runner.state_changed.connect(self._update_states)
             runner.failed.connect(lambda reason, r=runner: self._service_failed(r.name, reason))
             runner.stopped.connect(lambda result, r=runner: self._service_stopped(r.name, result))
+            runner.stopped.connect(lambda _result, r=runner: self._restart_if_asked(r))
 
         self.tick_timer = QTimer(self)
         self.tick_timer.setInterval(TICK_MS)
         self.tick_timer.setTimerType(Qt.TimerType.CoarseTimer)
         self.tick_timer.timeout.connect(self.tick)
         self.tick_timer.start()
-        self.probe_timer = QTimer(self)
-        self.probe_timer.setInterval(probe_interval_ms)
-        self.probe_timer.timeout.connect(self.check_connection)
-        self.probe_timer.start()
-        QTimer.singleShot(0, self.check_connection)
+        self.broker_status.start(settings)
 
         self.window_store.restore(self, self.splitter, self.tabs, self.log_view.level_box)
         self._show_broker_kind()
@@ -203,7 +217,7 @@ class MainWindow(QMainWindow):
             start_tracker=self.start_tracker,
             stop_tracker=self.tracker.stop,
             settings=self.edit_settings,
-            check=self.check_connection,
+            check=lambda: self.broker_status.check(asked=True),
             quit=self.close,
             about=self.about,
             show_tab=self.tabs.setCurrentIndex,
@@ -262,12 +276,7 @@ class MainWindow(QMainWindow):
         embedded = self.settings.embedded
         self.embedded_banner.show_notice(self.broker_notice if embedded else "")
         self.embedded_banner.setVisible(embedded)
-        self.connection.embedded = embedded
-        self.connection.setStatusTip(
-            "Embedded broker: data in memory only; Settings (Ctrl+,) connects to a cluster"
-            if embedded
-            else ""
-        )
+        self.broker_status.follow(self.settings)
 
     def _start(self, runner: ServiceRunner) -> None:
         if self.closing or runner.is_active:
@@ -317,53 +326,92 @@ class MainWindow(QMainWindow):
                 self.log_view.append(batch.logs, batch.dropped)
         self.dashboard.tick()
 
-    # -- connection --------------------------------------------------------------------
+    # -- connection ------------------------------------------------------------------
 
     def check_connection(self) -> None:
-        """Start a background broker check unless one is under way."""
-        if self.closing:
-            return
-        if not self.connection.text():
-            self.connection.set_checking(self.settings.kafka.bootstrap_servers)
-        self.checker.check(self.settings.kafka, PROBE_TIMEOUT)
+        """Ask the broker now (Ctrl+K); the answer shows in the status bar."""
+        self.broker_status.check(asked=True)
 
-    def _probe_done(self, servers: str, info: Any, error: str) -> None:
-        if servers != self.settings.kafka.bootstrap_servers:
-            QTimer.singleShot(0, self.check_connection)  # the settings changed meanwhile
+    def _broker_died(self, text: str) -> None:
+        self.banner.show_message(text, "Restart broker", self.restart_broker)
+        self.statusBar().showMessage(text, 30_000)
+        self.log_view.append([_gui_log(LogLevel.ERROR, text)])
+
+    def restart_broker(self) -> None:
+        """A new, empty embedded broker; the services that ran start again on it."""
+        active = {r.name for r in self.runners if r.is_active}
+        try:
+            settings = self.broker_keeper.restart(self.settings)
+        except EmbeddedBrokerError as exc:
+            self.banner.show_message(f"The embedded broker did not start again: {exc}")
             return
-        was = self.connection.connected
-        self.connection.set_result(servers, info, error)
-        if was is not self.connection.connected and info is None:
-            self.statusBar().showMessage(f"Kafka at {servers} does not answer: {error}", 10_000)
+        self.banner.hide()
+        self.apply_settings(settings, chosen={})
+        self.log_view.append([_gui_log(LogLevel.INFO, f"embedded broker restarted at "
+                                       f"{settings.kafka.bootstrap_servers}")])  # fmt: skip
+        self._restart_after_stop = active
+        for runner in self.runners:
+            if runner.name in active:
+                runner.stop()
+
+    def _restart_if_asked(self, runner: ServiceRunner) -> None:
+        if runner.name in self._restart_after_stop:
+            self._restart_after_stop.discard(runner.name)
+            self._start(runner)
 
     # -- settings ----------------------------------------------------------------------
 
     def edit_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self.config_path, self)
-        chosen = dialog.settings() if dialog.exec() else None
-        if chosen is not None:
-            self.apply_settings(chosen)
+        dialog = SettingsDialog(self.settings, self.config_path, self, store=self.store)
+        result = dialog.settings() if dialog.exec() else None
+        if result is not None:
+            if result.embedded and not self.broker_keeper.alive:
+                try:
+                    result = self.broker_keeper.ensure(result)
+                except EmbeddedBrokerError as exc:
+                    self.banner.show_message(f"The embedded broker did not start: {exc}")
+                    return
+            self.apply_settings(result, dialog.chosen())
+            if dialog.secret_problem:
+                self.statusBar().showMessage(
+                    f"The password was not stored ({dialog.secret_problem}): it is used "
+                    "until OrderDesk quits",
+                    15_000,
+                )
         if dialog.config_path is not None:
             self.config_path = dialog.config_path
 
-    def apply_settings(self, settings: Settings) -> None:
-        """Use these settings from the next service start on."""
+    def apply_settings(self, settings: Settings, chosen: dict[str, Any] | None = None) -> None:
+        """Use these settings from the next service start on.
+
+        `chosen` is what the user set (the dialog's `chosen()`): only that is remembered
+        for the next start. Left out, the edited values that changed count as chosen.
+        """
         old = self.settings
-        if old.embedded and settings.kafka.bootstrap_servers != old.kafka.bootstrap_servers:
+        moved = settings.kafka.bootstrap_servers != old.kafka.bootstrap_servers
+        # A new address while on the embedded broker is a cluster, unless it is the embedded
+        # broker's own new address (restarted).
+        if old.embedded and moved and not (settings.embedded and self.broker_keeper.alive):
             settings = leave_embedded(settings)
         self.settings = settings
-        self.save_last_settings()
+        if chosen is None:
+            before, after = old.to_yaml_dict(), settings.to_yaml_dict()
+            chosen = {
+                key: _dotted(after, key)
+                for key in EDITED_KEYS
+                if _dotted(before, key) != _dotted(after, key)
+            }
+            if settings.embedded:
+                chosen.pop("kafka.bootstrap_servers", None)  # a new port every run
+        remember(self.store, chosen)
         self._show_broker_kind()
-        if settings.kafka.bootstrap_servers != old.kafka.bootstrap_servers:
-            self.connection.set_checking(settings.kafka.bootstrap_servers)
-            self.check_connection()
         for tab in self.feature_tabs:
             tab.apply_settings(old, settings)
         if any(r.is_active for r in self.runners):
             self.statusBar().showMessage("Settings saved; they apply to the next start", 8000)
 
     def save_last_settings(self) -> None:
-        self.window_store.save_last_settings(self.settings)
+        """Nothing to do: only the user's own choices are stored, when they are made."""
 
     # -- closing -----------------------------------------------------------------------
 
@@ -377,22 +425,48 @@ class MainWindow(QMainWindow):
             return
         event.ignore()
         if self.closing:
+            self.quitting.now()  # a second Ctrl+Q: no more waiting
             return
-        self.probe_timer.stop()
+        self.broker_status.stop()
+        limit = self.settings.producer.flush_timeout + QUIT_MARGIN
         active = [r.name for r in self.runners if r.is_active]
         if active:
-            text = f"Stopping… waiting for the {' and '.join(active)} to finish"
+            text = (
+                f"Stopping… waiting for the {' and '.join(active)} to finish (up to "
+                f"{limit:g} s; Ctrl+Q again quits at once)"
+            )
             self.statusBar().showMessage(text)
             self.log_view.append([_gui_log(LogLevel.INFO, text)])
-        self.quitting.begin()
+            self.stopping_banner.show_message(
+                f"<b>Stopping…</b> flushing and committing, up to {limit:g} s. Quitting now "
+                "leaves orders that are not committed yet for the next run.",
+                "Quit now",
+                self.quitting.now,
+            )
+        self.quitting.begin(limit)
         self._update_states()
 
     def _close_now(self) -> None:
-        self.tick_timer.stop()
-        self.window_store.save(self, self.splitter, self.tabs, self.log_view.level_box)
-        self.save_last_settings()
+        self._save_state()
         self._close_ready = True
         QTimer.singleShot(0, self.close)
+
+    def _save_state(self) -> None:
+        self.tick_timer.stop()
+        self.broker_keeper.pause()
+        self.window_store.save(self, self.splitter, self.tabs, self.log_view.level_box)
+
+    def _quit_overdue(self, left: list[str]) -> None:
+        """Exit with threads still stuck (a frozen broker); say what is left for next time."""
+        text = (
+            f"Quit without waiting for the {' and '.join(left)}: orders not yet committed "
+            "are read again on the next run"
+        )
+        log.warning("%s", text)
+        print(f"orderdesk: {text}", file=sys.stderr, flush=True)
+        self._save_state()
+        self.broker_keeper.stop()  # a child process must not outlive us
+        self.exit_now(0)
 
     # -- pipeline monitor --------------------------------------------------------------
 
@@ -435,6 +509,13 @@ class MainWindow(QMainWindow):
             f"<b>OrderDesk {__version__}</b><p>Generate, track and repair order events "
             "on Apache Kafka.</p>",
         )
+
+
+def _dotted(data: dict[str, Any], key: str) -> Any:
+    try:
+        return get_dotted(data, key)
+    except KeyError:
+        return None
 
 
 def _gui_log(level: LogLevel, message: str) -> LogEntry:

@@ -211,5 +211,5 @@ def test_demo_mode_shows_orders_flowing_with_no_setup(
     assert seen["embedded"] and seen["banner"]
     assert "embedded, in memory only" in str(seen["indicator"])
     assert seen["faulty_ratio"] == DEMO_FAULTY_RATIO  # the dead-letter path shows too
-    stored = json.loads(QSettings().value("settings/last"))
+    stored = json.loads(QSettings().value("settings/last") or "{}")  # nothing stored at all
     assert "kafka.bootstrap_servers" not in stored

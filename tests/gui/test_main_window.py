@@ -131,7 +131,8 @@ def test_window_state_and_settings_are_kept(qtbot, settings, qsettings) -> None:
     window.tabs.setCurrentIndex(1)
     window.log_view.level_box.setCurrentText("WARNING")
     size = window.size()
-    window.apply_settings(settings.model_copy(update={"embedded": False}))
+    # What the user chose in the dialog is what is kept.
+    window.apply_settings(settings, chosen={"kafka.bootstrap_servers": NOWHERE})
     close_window(qtbot, window)
     assert qsettings.value("window/tab") in (1, "1")
     assert "kafka.bootstrap_servers" in qsettings.value("settings/last")

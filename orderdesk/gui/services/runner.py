@@ -107,8 +107,11 @@ class ServiceWorker(QObject):
     finished = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, factory: ServiceFactory, settings: Settings, feed: ServiceFeed) -> None:
+    def __init__(
+        self, factory: ServiceFactory, settings: Settings, feed: ServiceFeed, name: str = "service"
+    ) -> None:
         super().__init__()
+        self.name = name
         self._factory = factory
         self._settings = settings
         self._feed = feed
@@ -133,8 +136,8 @@ class ServiceWorker(QObject):
             self._feed.put_log(
                 LogEntry(
                     level=LogLevel.ERROR,
-                    message="service failed",
-                    service="gui",
+                    message=f"the {self.name} failed",
+                    service=self.name,
                     error=_describe_failure(exc),
                 )
             )
@@ -215,7 +218,7 @@ class ServiceRunner(QObject):
             return False
         self._failed = False
         self.last_error = None
-        worker = ServiceWorker(self._factory, settings, self.feed)
+        worker = ServiceWorker(self._factory, settings, self.feed, self.name)
         worker.failed.connect(self._on_failed)
         worker.finished.connect(self._on_worker_finished)
         thread = WorkerThread(worker, f"orderdesk-{self.name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,12 +23,19 @@ from PySide6.QtWidgets import (
 )
 
 from orderdesk.config import ConfigError, Settings, validate_settings, write_yaml, write_yaml_data
+from orderdesk.gui.settings.connection_box import ConnectionBox
+from orderdesk.gui.settings.connections import (
+    CONNECTION_FIELDS,
+    CONNECTION_KEY,
+    EMBEDDED,
+    save_connection,
+)
 
 BOOTSTRAP_KEY = "kafka.bootstrap_servers"
 
 #: The settings this dialog edits, as dotted keys; the rest pass through unchanged.
 EDITED_KEYS = (
-    "kafka.bootstrap_servers",
+    *CONNECTION_FIELDS,
     "topics.orders",
     "topics.dlq",
     "tracker.group",
@@ -78,29 +85,29 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
 class SettingsDialog(QDialog):
     """Edit the settings; `settings()` returns the validated result once accepted.
 
-    Every edit is validated through `validate_settings`; a `ConfigError` is shown under the
-    form and disables OK, so no invalid settings leave the dialog.
+    Every edit is validated as typed (`validate_settings`, and the connection box's own
+    checks of what the model takes as plain text); an error is shown under the form and
+    disables OK, so no invalid settings leave the dialog. `chosen()` says which values the
+    user set here: only those are remembered for the next start.
     """
 
     def __init__(
-        self, settings: Settings, config_path: Path | None = None, parent: QWidget | None = None
+        self,
+        settings: Settings,
+        config_path: Path | None = None,
+        parent: QWidget | None = None,
+        store: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("OrderDesk settings")
         self._base = settings
         self._result: Settings | None = settings
         self.config_path = config_path
+        self.store = store if store is not None else QSettings()
 
-        self.bootstrap = QLineEdit()
-        self.bootstrap.setPlaceholderText("host:port[,host:port…]")
-        self.embedded_note = QLabel(
-            "This is OrderDesk's embedded broker: it keeps orders in memory only. "
-            "Enter a real cluster's bootstrap servers to use it instead."
-        )
-        self.embedded_note.setObjectName("embeddedNote")
-        self.embedded_note.setWordWrap(True)
-        self.embedded_note.setStyleSheet("color: #0d3c6e;")
-        self.embedded_note.setVisible(settings.embedded)
+        self.connection = ConnectionBox(settings, self.store, self)
+        self.bootstrap = self.connection.bootstrap
+        self.embedded_note = self.connection.embedded_note
         self.orders_topic = QLineEdit()
         self.dlq_topic = QLineEdit()
         self.group = QLineEdit()
@@ -124,13 +131,11 @@ class SettingsDialog(QDialog):
         log_widget = QWidget()
         log_widget.setLayout(log_row)
 
-        kafka_box = QGroupBox("Kafka")
-        kafka_form = _form(kafka_box)
-        kafka_form.addRow("Bootstrap servers:", self.bootstrap)
-        kafka_form.addRow("", self.embedded_note)
-        kafka_form.addRow("Orders topic:", self.orders_topic)
-        kafka_form.addRow("Dead-letter topic:", self.dlq_topic)
-        kafka_form.addRow("Consumer group:", self.group)
+        topics_box = QGroupBox("Topics")
+        topics_form = _form(topics_box)
+        topics_form.addRow("Orders topic:", self.orders_topic)
+        topics_form.addRow("Dead-letter topic:", self.dlq_topic)
+        topics_form.addRow("Consumer group:", self.group)
         producer_box = QGroupBox("Producer")
         producer_form = _form(producer_box)
         producer_form.addRow("Pace:", self.rate)
@@ -161,25 +166,33 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
+        columns = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(self.connection)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        for box in (topics_box, producer_box, tracker_box, files_box):
+            right.addWidget(box)
+        right.addStretch(1)
+        columns.addLayout(left, 3)
+        columns.addLayout(right, 2)
         layout = QVBoxLayout(self)
-        layout.addWidget(kafka_box)
-        layout.addWidget(producer_box)
-        layout.addWidget(tracker_box)
-        layout.addWidget(files_box)
+        layout.addLayout(columns)
         layout.addWidget(self.error_label)
         layout.addWidget(self.note)
         layout.addWidget(self.buttons)
 
         self._load(settings)
-        for edit in (self.bootstrap, self.orders_topic, self.dlq_topic, self.group, self.log_dir):
+        self._initial = self.edited_values()
+        self.connection.changed.connect(self.validate)
+        for edit in (self.orders_topic, self.dlq_topic, self.group, self.log_dir):
             edit.textChanged.connect(self.validate)
         for spin in (self.rate, self.faulty_ratio, self.max_retries, self.transient_rate):
             spin.valueChanged.connect(self.validate)
         self.validate()
-        self.resize(600, self.sizeHint().height())
+        self.resize(900, self.sizeHint().height())
 
     def _load(self, settings: Settings) -> None:
-        self.bootstrap.setText(settings.kafka.bootstrap_servers)
         self.orders_topic.setText(settings.topics.orders)
         self.dlq_topic.setText(settings.topics.dlq)
         self.group.setText(settings.tracker.group)
@@ -192,9 +205,8 @@ class SettingsDialog(QDialog):
         self.log_dir.setToolTip(str(settings.log_dir))
 
     def edited_values(self) -> dict[str, Any]:
-        """The dialog's fields as dotted keys."""
+        """The dialog's fields but the connection's, as dotted keys."""
         return {
-            "kafka.bootstrap_servers": self.bootstrap.text().strip(),
             "topics.orders": self.orders_topic.text().strip(),
             "topics.dlq": self.dlq_topic.text().strip(),
             "tracker.group": self.group.text().strip(),
@@ -205,32 +217,72 @@ class SettingsDialog(QDialog):
             "log_dir": self.log_dir.text().strip(),
         }
 
+    def chosen(self) -> dict[str, Any]:
+        """What the user set in this dialog, as dotted keys: the values to remember.
+
+        The connection appears as `connection` (a saved name, or `embedded`) with its fields;
+        choosing the embedded broker forgets the fields of a cluster chosen before.
+        """
+        initial = self._initial
+        chosen = {k: v for k, v in self.edited_values().items() if initial.get(k) != v}
+        if self.connection.chosen():
+            connection = self.connection.connection()
+            if self.connection.embedded:
+                chosen[CONNECTION_KEY] = EMBEDDED
+                chosen.update(dict.fromkeys(CONNECTION_FIELDS))
+            elif connection is not None:
+                chosen[CONNECTION_KEY] = connection.name
+                chosen.update(connection.values())
+        return chosen
+
     def validate(self) -> Settings | None:
         """Validate the fields; shows the error inline and returns None when invalid."""
+        problem = self.connection.problem()
         data = self._base.to_yaml_dict()
         for dotted, value in self.edited_values().items():
             set_dotted(data, dotted, value)
-        try:
-            result = validate_settings(data)
-        except ConfigError as exc:
-            self._result = None
-            self.error_label.setText(str(exc))
-            self.error_label.show()
-        else:
-            changed = result.kafka.bootstrap_servers != self._base.kafka.bootstrap_servers
-            if self._base.embedded and changed:
+        if not self.connection.embedded:
+            for dotted, value in self.connection.values().items():
+                set_dotted(data, dotted, value)
+            secret = self.connection.secret()
+            set_dotted(data, "kafka.sasl_password", secret)
+        result: Settings | None = None
+        if not problem:
+            try:
+                result = validate_settings(data)
+            except ConfigError as exc:
+                problem = str(exc)
+        if result is not None:
+            if self.connection.embedded:
+                result = result.model_copy(update={"embedded": True})
+            elif self._base.embedded:
                 result = leave_embedded(result)
-            self.embedded_note.setVisible(result.embedded)
-            self._result = result
-            self.error_label.clear()
-            self.error_label.hide()
+        self._result = result
+        self.error_label.setText(problem)
+        self.error_label.setVisible(bool(problem))
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(self._result is not None)
-        self.save_button.setEnabled(self._result is not None)
-        return self._result
+        ok.setEnabled(result is not None)
+        self.save_button.setEnabled(result is not None)
+        return result
 
     def settings(self) -> Settings | None:
         return self._result
+
+    def accept(self) -> None:
+        """Keep a cluster typed or changed here as a named connection, its secret in the
+        keyring (where there is one); then close."""
+        if self.validate() is None:
+            return
+        connection = self.connection.connection()
+        if connection is not None and self.connection.chosen():
+            save_connection(self.store, connection)
+            secret = self.connection.secret()
+            if secret:
+                self.secret_problem = self.connection.secrets.set(connection.name, secret)
+        super().accept()
+
+    #: Why a password typed here was not stored ("" when it was, or none was typed).
+    secret_problem = ""
 
     def save_to(self, path: Path) -> bool:
         """Write the edited settings to `path`; False (error shown) when invalid or unwritable."""

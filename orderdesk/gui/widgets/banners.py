@@ -43,15 +43,24 @@ class EmbeddedBanner(QFrame):
         self.label.setText(EMBEDDED_TEXT + (f"<br>{html.escape(notice)}" if notice else ""))
 
 
-class ErrorBanner(QFrame):
-    """A dismissable red bar at the top of the window for a failure, with an optional action."""
+#: Colours of a banner by kind: background, border, text.
+BANNER_COLORS = {
+    "error": ("#fdecea", "#f5c2c0", "#8e0000"),
+    "info": ("#fff8e1", "#f0d890", "#5d4300"),
+}
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+
+class ErrorBanner(QFrame):
+    """A dismissable bar at the top of the window (red for a failure, amber for a notice),
+    with an optional action button."""
+
+    def __init__(self, parent: QWidget | None = None, kind: str = "error") -> None:
         super().__init__(parent)
-        self.setObjectName("errorBanner")
+        background, border, text = BANNER_COLORS[kind]
+        self.setObjectName(f"{kind}Banner")
         self.setStyleSheet(
-            "#errorBanner { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; }"
-            " QLabel { color: #8e0000; }"
+            f"#{kind}Banner {{ background: {background}; border: 1px solid {border};"
+            f" border-radius: 4px; }} QLabel {{ color: {text}; }}"
         )
         self.label = QLabel()
         self.label.setWordWrap(True)

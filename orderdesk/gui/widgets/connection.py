@@ -40,6 +40,11 @@ class ProbeWorker(QObject):
             self.finished.emit(servers, info, "")
 
 
+#: Checks still running whose owner may be gone (a closed dialog): kept until they end,
+#: since a QThread destroyed while it runs takes the process down.
+_running: set[WorkerThread] = set()
+
+
 class ConnectionChecker(QObject):
     """Runs one broker check at a time in the background.
 
@@ -66,7 +71,9 @@ class ConnectionChecker(QObject):
         worker.finished.connect(self._keep_result, Qt.ConnectionType.DirectConnection)
         thread = WorkerThread(worker, "orderdesk-probe")
         thread.finished.connect(self._thread_finished)
+        thread.finished.connect(lambda: _running.discard(thread))
         self._thread = thread
+        _running.add(thread)
         thread.start()
         return True
 
