@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 
 from orderdesk.config import Settings, load_settings
+from tests.support.waiting import unique_name
+from tests.support.waiting import wait_until as wait_until
 
 TIMEOUT = 60.0
 
@@ -24,16 +25,7 @@ def producer_settings(bootstrap: str, topic: str, **producer: Any) -> Settings:
     return load_settings(overrides=overrides, environ={})
 
 
-def unique_topic(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not within {timeout:g} s: {what}")
-        time.sleep(0.05)
+unique_topic = unique_name
 
 
 def _consumer(bootstrap: str) -> Consumer:

@@ -21,6 +21,7 @@ from orderdesk.deadletters.reader import DeadLetterReader, read_entries
 from orderdesk.deadletters.republish import Outcome, ReplayRequest, ReplayResult, Republisher
 from orderdesk.domain import FailureReason
 from orderdesk.domain import headers as hdr
+from tests.support.waiting import wait_until
 from tests.unit.dlq_records import (
     broken_order,
     connect_headers,
@@ -82,14 +83,6 @@ def _consume_all(bootstrap: str, topic: str, count: int) -> list[Message]:
         return got
     finally:
         consumer.close()
-
-
-def _wait_until(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_foreign_dead_letters_are_listed_with_their_coordinates(
@@ -315,7 +308,7 @@ def test_reader_follows_new_dead_letters_live(
             assert len(seen) == 5
         later = [orderdesk_record(broken_order()) for _ in range(3)]
         _produce(kafka_bootstrap, dlq, [(k, v, h) for k, v, h, _ in later])
-        _wait_until(lambda: len(seen) == 8, "live dead letters")
+        wait_until(lambda: len(seen) == 8, TIMEOUT, "live dead letters")
     finally:
         reader.stop()
         thread.join(TIMEOUT)

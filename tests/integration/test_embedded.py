@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from orderdesk.kafka.embedded import (
     find_binary,
     resolve_broker,
 )
+from tests.support.waiting import unique_name
 
 try:
     find_binary()
@@ -45,10 +45,6 @@ def settings(embedded: EmbeddedBroker) -> Settings:
     return embedded.configure(Settings())
 
 
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 def test_starts_on_a_loopback_port_and_answers_metadata(settings: Settings) -> None:
     assert settings.embedded
     assert settings.kafka.bootstrap_servers.startswith("127.0.0.1:")
@@ -57,7 +53,7 @@ def test_starts_on_a_loopback_port_and_answers_metadata(settings: Settings) -> N
 
 
 def test_creates_topics_with_the_requested_partitions(settings: Settings) -> None:
-    name = _unique("embedded-create")
+    name = unique_name("embedded-create")
     created = ensure_topics(settings.kafka, [name], TopicSettings(partitions=3), timeout=10)
     assert created == [name]
     info = describe_cluster(settings.kafka, timeout=10)
@@ -65,7 +61,7 @@ def test_creates_topics_with_the_requested_partitions(settings: Settings) -> Non
 
 
 def test_idempotent_produce_group_commit_and_exact_watermarks(settings: Settings) -> None:
-    topic = _unique("embedded-orders")
+    topic = unique_name("embedded-orders")
     ensure_topics(settings.kafka, [topic], TopicSettings(partitions=3), timeout=10)
     producer = make_producer(settings.kafka, **{"linger.ms": 20})
     count = 60
@@ -73,7 +69,7 @@ def test_idempotent_produce_group_commit_and_exact_watermarks(settings: Settings
         producer.produce(topic, key=f"k{i}".encode(), value=b"v", headers=[("h", b"1")])
     assert producer.flush(15) == 0
 
-    group = _unique("embedded-group")
+    group = unique_name("embedded-group")
     consumer = make_consumer(settings.kafka, group)
     consumer.subscribe([topic])
     seen: set[bytes] = set()

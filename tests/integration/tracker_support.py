@@ -6,7 +6,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from orderdesk.audit.writer import TRACKER_EVENTS
 from orderdesk.config import Settings, load_settings
 from orderdesk.domain import AuditEntry, DeadLetterMessage
 from orderdesk.tracker.service import TrackerResult, TrackerService
+from tests.support.waiting import wait_until as wait_until
 from tests.unit.orders import order_dict
 
 TIMEOUT = 60.0
@@ -112,14 +113,6 @@ class Background:
             raise self.error
         assert self.result is not None
         return self.result
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.05)
 
 
 def read_audit(log_dir: Path) -> list[AuditEntry]:
