@@ -87,3 +87,17 @@ def test_cli_payload_file_takes_one_id(tmp_path: Path) -> None:
 def test_cli_rejects_an_unknown_reason(capsys: pytest.CaptureFixture[str]) -> None:
     assert dlq_main(["list", "--reason", "bogus", "--bootstrap-servers", "127.0.0.1:1"]) == 2
     assert "VALIDATION_ERROR" in capsys.readouterr().err
+
+
+def test_a_refusal_names_the_override_the_command_line_accepts(republisher: Republisher) -> None:
+    entry = _entry()
+    republisher.ledger.append(
+        ReplayRecord(entry.id, entry.dlq_topic, "2026-11-25T12:00:00+00:00", 1, "orders", 0, 1)
+    )
+    reason = republisher.refusal(ReplayRequest(entry))
+    assert reason is not None
+    assert "--again" in reason and "use 'again'" not in reason
+    assert "1 time;" in reason and "time(s)" not in reason
+    looped = _entry(metadata={hdr.REPLAY_DLQ_ID: "first-entry"})
+    reason = republisher.refusal(ReplayRequest(looped))
+    assert reason is not None and "--again" in reason
