@@ -18,6 +18,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from orderdesk.cli.args import (
@@ -28,7 +29,7 @@ from orderdesk.cli.args import (
     settings_from_args,
 )
 from orderdesk.config import ConfigError, Settings
-from orderdesk.deadletters.entries import DeadLetterEntry
+from orderdesk.deadletters.entries import NOT_RECORDED, TOMBSTONE, DeadLetterEntry
 from orderdesk.deadletters.ledger import ReplayLedger
 from orderdesk.deadletters.reader import read_entries
 from orderdesk.deadletters.republish import ReplayRequest, ReplayResult, Republisher
@@ -177,7 +178,7 @@ def _list(settings: Settings, args: argparse.Namespace) -> int:
         rows.append(
             (
                 entry.id,
-                entry.timestamp.strftime("%Y-%m-%d %H:%M:%S") if entry.timestamp else "-",
+                entry.timestamp.strftime("%Y-%m-%d %H:%M:%S") if entry.timestamp else NOT_RECORDED,
                 entry.failure_reason.value,
                 entry.original_coordinates,
                 str(entry.retry_count),
@@ -234,8 +235,9 @@ def format_entry(entry: DeadLetterEntry) -> str:
         f"id:               {entry.id}",
         f"source:           {entry.source}",
         f"dead letter:      {entry.dlq_topic}[{entry.dlq_partition}]@{entry.dlq_offset}",
-        f"time:             {entry.timestamp.isoformat() if entry.timestamp else '-'}",
+        f"time:             {_time(entry.timestamp)}",
         f"original:         {entry.original_coordinates}",
+        f"original time:    {_time(entry.original_timestamp)}",
         f"key:              {entry.original_key if entry.original_key is not None else '-'}",
         f"failure reason:   {entry.failure_reason.value}",
         f"error:            {entry.error_message}",
@@ -246,7 +248,7 @@ def format_entry(entry: DeadLetterEntry) -> str:
     if entry.consumer_group:
         lines.append(f"consumer group:   {entry.consumer_group}")
     lines.append("\npayload:")
-    lines.append(_indent(pretty_json(entry.original_payload)))
+    lines.append(_indent(TOMBSTONE if entry.is_tombstone else pretty_json(entry.original_payload)))
     if entry.error_stack:
         lines.append("\nstack:")
         lines.append(_indent(entry.error_stack))
@@ -320,6 +322,10 @@ def _republish(settings: Settings, args: argparse.Namespace) -> int:
         republisher.close()
     print(summary.text() + (f", {missing} not found" if missing else ""))
     return EXIT_OK if summary.ok and not missing else EXIT_FAILURE
+
+
+def _time(when: datetime | None) -> str:
+    return when.isoformat() if when is not None else NOT_RECORDED
 
 
 def _one_line(text: str, width: int) -> str:

@@ -6,10 +6,13 @@ Three producers of dead letters are understood:
   headers repeat its coordinates. The entry's id is the message's `id`.
 * Spring Kafka's `DeadLetterPublishingRecoverer`: the value is the failed record's value,
   unchanged, and `kafka_dlt-*` headers carry the original coordinates (partition as a
-  4-byte and offset as an 8-byte big-endian integer) and the exception.
+  4-byte and offset as an 8-byte big-endian integer) and the exception: the value's in
+  `kafka_dlt-exception-*`, or the key's in `kafka_dlt-key-exception-*` when the key could
+  not be deserialized. The record's own time is when it was dead-lettered.
 * Kafka Connect's error reporter (`errors.deadletterqueue.context.headers.enable`): the
   value is the failed record's value, `__connect.errors.*` headers carry the coordinates
-  as text and the exception.
+  as text and the exception. Connect gives the dead letter the failed record's timestamp:
+  that is the original's time, and when it was dead-lettered is not recorded.
 
 For the two foreign kinds the payload is the dead-letter value itself, and the id is
 derived from the dead letter's own coordinates, `<dlq topic>-<partition>-<offset>`, which
@@ -46,6 +49,10 @@ SPRING_EXCEPTION_FQCN = "kafka_dlt-exception-fqcn"
 SPRING_EXCEPTION_CAUSE_FQCN = "kafka_dlt-exception-cause-fqcn"
 SPRING_EXCEPTION_MESSAGE = "kafka_dlt-exception-message"
 SPRING_EXCEPTION_STACKTRACE = "kafka_dlt-exception-stacktrace"
+SPRING_KEY_EXCEPTION_FQCN = "kafka_dlt-key-exception-fqcn"
+SPRING_KEY_EXCEPTION_CAUSE_FQCN = "kafka_dlt-key-exception-cause-fqcn"
+SPRING_KEY_EXCEPTION_MESSAGE = "kafka_dlt-key-exception-message"
+SPRING_KEY_EXCEPTION_STACKTRACE = "kafka_dlt-key-exception-stacktrace"
 
 CONNECT_PREFIX = "__connect.errors."
 CONNECT_TOPIC = "__connect.errors.topic"
@@ -70,6 +77,15 @@ BOOKKEEPING_PREFIXES = (
 CONTRACT_FIELDS = tuple(DeadLetterMessage.model_fields)
 
 Header = tuple[str, bytes | None]
+
+#: Shown where a time is unknown because the dead letter's writer does not record it.
+NOT_RECORDED = "not recorded"
+#: Shown where the desk shows a payload, for a record without a value.
+TOMBSTONE = "tombstone (null value)"
+
+#: librdkafka's timestamp types (confluent_kafka.TIMESTAMP_*), without importing the client.
+TIMESTAMP_CREATE_TIME = 1
+TIMESTAMP_LOG_APPEND_TIME = 2
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,16 @@ class DeadLetterEntry:
     @property
     def original_payload(self) -> str:
         return self.message.original_payload
+
+    @property
+    def is_tombstone(self) -> bool:
+        """The failed record had no value at all (a tombstone), not an empty one."""
+        return self.payload_bytes is None and self.source != SOURCE_ORDERDESK
+
+    @property
+    def payload_display(self) -> str:
+        """The payload as the desk shows it: the text, or what stands for a missing value."""
+        return TOMBSTONE if self.is_tombstone else self.original_payload
 
     @property
     def original_timestamp(self) -> datetime | None:
@@ -189,6 +215,8 @@ class DeadLetterEntry:
             elif isinstance(value, dict):
                 value = dict(value)
             record[name] = value
+        if self.is_tombstone:
+            record["original_payload"] = None
         record["error_class"] = self.error_class
         record["source"] = self.source
         record["dlq_topic"] = self.dlq_topic
@@ -227,8 +255,13 @@ def entry_from_record(
     value: bytes | None,
     headers: list[Header] | tuple[Header, ...] | None,
     timestamp_ms: int | None = None,
+    timestamp_type: int = TIMESTAMP_CREATE_TIME,
 ) -> DeadLetterEntry:
-    """Build an entry from the parts of a dead-letter record (no Kafka client needed)."""
+    """Build an entry from the parts of a dead-letter record (no Kafka client needed).
+
+    `timestamp_type` is the record's (`msg.timestamp()[0]`): a broker that stamps records
+    on append (LogAppendTime) gives the dead-lettering time whoever wrote the record.
+    """
     headers = tuple(headers or ())
     record_time = from_millis(timestamp_ms)
     names = {k for k, _ in headers}
@@ -248,6 +281,7 @@ def entry_from_record(
         key=key,
         value=value,
         headers=headers,
+        appended_by_broker=timestamp_type == TIMESTAMP_LOG_APPEND_TIME,
     )
     if any(n.startswith(SPRING_PREFIX) for n in names):
         return _from_spring(record)
@@ -255,6 +289,7 @@ def entry_from_record(
         return _from_connect(record)
     return record.entry(
         SOURCE_UNKNOWN,
+        dead_letter_time=record_time,
         original_topic=hdr.header_text(headers, hdr.DLQ_ORIGINAL_TOPIC),
         original_partition=_int_text(hdr.header_text(headers, hdr.DLQ_ORIGINAL_PARTITION)),
         original_offset=_int_text(hdr.header_text(headers, hdr.DLQ_ORIGINAL_OFFSET)),
@@ -276,6 +311,8 @@ class _ForeignRecord:
     key: bytes | None
     value: bytes | None
     headers: tuple[Header, ...]
+    #: The record's time was set by the broker on append: it is the dead-lettering time.
+    appended_by_broker: bool = False
 
     def text(self, name: str) -> str | None:
         return hdr.header_text(self.headers, name)
@@ -290,11 +327,15 @@ class _ForeignRecord:
         failure_reason: FailureReason,
         error_message: str,
         error_class: str = "",
+        dead_letter_time: datetime | None = None,
         **fields: Any,
     ) -> DeadLetterEntry:
-        """The entry; the coordinates its headers do not give are marked unknown."""
+        """The entry; the coordinates its headers do not give are marked unknown.
+
+        `dead_letter_time` is when it was dead-lettered, if the writer says (else unknown).
+        """
         said = {
-            "timestamp": self.timestamp,
+            "timestamp": dead_letter_time,
             "original_topic": original_topic,
             "original_partition": original_partition,
             "original_offset": original_offset,
@@ -357,19 +398,36 @@ def _from_spring(record: _ForeignRecord) -> DeadLetterEntry:
     def raw(name: str) -> bytes | None:
         return _last(record.headers, name)
 
-    fqcn = record.text(SPRING_EXCEPTION_CAUSE_FQCN) or record.text(SPRING_EXCEPTION_FQCN)
-    message = record.text(SPRING_EXCEPTION_MESSAGE) or ""
+    names = {name for name, _ in record.headers}
+    # The value's exception, or, when only the key could not be deserialized, the key's.
+    key_failed = SPRING_EXCEPTION_FQCN not in names and SPRING_KEY_EXCEPTION_FQCN in names
+    if key_failed:
+        fqcn_names = (SPRING_KEY_EXCEPTION_CAUSE_FQCN, SPRING_KEY_EXCEPTION_FQCN)
+        message_name, stack_name = SPRING_KEY_EXCEPTION_MESSAGE, SPRING_KEY_EXCEPTION_STACKTRACE
+    else:
+        fqcn_names = (SPRING_EXCEPTION_CAUSE_FQCN, SPRING_EXCEPTION_FQCN)
+        message_name, stack_name = SPRING_EXCEPTION_MESSAGE, SPRING_EXCEPTION_STACKTRACE
+    fqcn = record.text(fqcn_names[0]) or record.text(fqcn_names[1]) or ""
+    message = record.text(message_name) or ""
+    stack = record.text(stack_name) or ""
+    if key_failed:
+        # Spring's message is only "failed to deserialize"; the reason is the root cause.
+        cause = _root_cause(stack)
+        message = f"key: {message or 'failed to deserialize'}" + (f" ({cause})" if cause else "")
     return record.entry(
         SOURCE_SPRING,
         original_topic=record.text(SPRING_ORIGINAL_TOPIC),
         original_partition=_big_endian(raw(SPRING_ORIGINAL_PARTITION)),
         original_offset=_big_endian(raw(SPRING_ORIGINAL_OFFSET)),
         original_timestamp=from_millis(_big_endian(raw(SPRING_ORIGINAL_TIMESTAMP))),
-        failure_reason=reason_for_exception(fqcn or "", message),
+        failure_reason=reason_for_exception(fqcn, message),
         error_message=message,
-        error_stack=record.text(SPRING_EXCEPTION_STACKTRACE) or "",
-        error_class=fqcn or "",
+        error_stack=stack,
+        error_class=fqcn,
         consumer_group=record.text(SPRING_ORIGINAL_CONSUMER_GROUP) or "",
+        # Spring publishes the dead letter without a timestamp: the producer stamps it.
+        dead_letter_time=record.timestamp,
+        metadata={"failed_part": "key"} if key_failed else {},
     )
 
 
@@ -377,6 +435,12 @@ def _from_connect(record: _ForeignRecord) -> DeadLetterEntry:
     text = record.text
     fqcn = text(CONNECT_EXCEPTION_CLASS) or ""
     message = text(CONNECT_EXCEPTION_MESSAGE) or ""
+    stack = text(CONNECT_EXCEPTION_STACKTRACE) or ""
+    # A converter's message stops at "failed due to serialization error: "; the reason is
+    # the root cause, further down the stack trace.
+    cause = _root_cause(stack)
+    if cause and cause.partition(":")[2].strip() not in message:
+        message = f"{message.rstrip(': ')} ({cause})" if message else cause
     stage = text(CONNECT_STAGE) or ""
     metadata = {k: v for k, v in (("connector", text(CONNECT_CONNECTOR)), ("stage", stage)) if v}
     reason = (
@@ -391,10 +455,24 @@ def _from_connect(record: _ForeignRecord) -> DeadLetterEntry:
         original_offset=_int_text(text(CONNECT_OFFSET)),
         failure_reason=reason,
         error_message=message,
-        error_stack=text(CONNECT_EXCEPTION_STACKTRACE) or "",
+        error_stack=stack,
         error_class=fqcn,
         metadata=metadata,
+        # Connect copies the failed record's timestamp onto the dead letter; the time of
+        # the dead-lettering itself is in no header. Unless the broker stamped it on append.
+        dead_letter_time=record.timestamp if record.appended_by_broker else None,
+        original_timestamp=None if record.appended_by_broker else record.timestamp,
     )
+
+
+def _root_cause(stack: str) -> str:
+    """The last "Caused by:" of a Java stack trace, without the package of its class."""
+    causes = [line for line in stack.splitlines() if line.startswith("Caused by: ")]
+    if not causes:
+        return ""
+    text = causes[-1].removeprefix("Caused by: ")
+    name, _, rest = text.partition(":")
+    return name.rsplit(".", 1)[-1] + (":" + rest if rest else "")
 
 
 def reason_for_exception(class_name: str, message: str = "") -> FailureReason:
@@ -428,7 +506,7 @@ def _order_headers(payload: bytes | None) -> list[Header]:
     out: list[Header] = [(hdr.CONTENT_TYPE, b"application/json")]
     try:
         meta = json.loads(payload or b"").get("metadata") or {}
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return out
     if not isinstance(meta, dict):
         return out

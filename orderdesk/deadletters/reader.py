@@ -123,6 +123,7 @@ class DeadLetterReader:
                     else:
                         log.warning("dead-letter topic %s: %s", self.topic, err.str())
                     continue
+                kind, millis = msg.timestamp()
                 batch.append(
                     entry_from_record(
                         record_topic(msg),
@@ -131,7 +132,8 @@ class DeadLetterReader:
                         msg.key(),
                         msg.value(),
                         record_headers(msg),
-                        msg.timestamp()[1],
+                        millis,
+                        kind,
                     )
                 )
             if batch and self._on_entries is not None:

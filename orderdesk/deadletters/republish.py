@@ -1,7 +1,8 @@
 """Republish dead-letter entries, one or many, with the guards a person needs.
 
 A republished message goes to the entry's original topic (or a topic the caller names),
-keeps the original key byte for byte, carries the failed record's own headers (for
+keeps the original key byte for byte and, going back to the original topic, the original
+partition (see `replay_partition`), carries the failed record's own headers (for
 OrderDesk's dead letters: those the producer puts on an order) plus three replay headers:
 `orderdesk.replay.dlq.id` (which entry), `orderdesk.replay.at` (when, ISO 8601 UTC) and
 `orderdesk.replay.count` (1 for the first replay of that entry, then 2, ...). It counts as
@@ -33,7 +34,7 @@ import dataclasses
 import getpass
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -85,12 +86,15 @@ class ReplayResult:
     partition: int | None = None
     offset: int | None = None
     replay_count: int = 0
+    #: How the partition was chosen: kept the original one, or why the partitioner chose.
+    partition_note: str = ""
 
     def describe(self) -> str:
         if self.outcome is Outcome.ACKNOWLEDGED:
+            note = f"; {self.partition_note}" if self.partition_note else ""
             return (
                 f"{self.entry_id}: republished to {self.target_topic}[{self.partition}]"
-                f"@{self.offset} (replay #{self.replay_count})"
+                f"@{self.offset} (replay #{self.replay_count}{note})"
             )
         return f"{self.entry_id}: {self.outcome}: {self.message}"
 
@@ -126,6 +130,35 @@ class ReplaySummary:
         )
 
 
+def replay_partition(
+    entry: DeadLetterEntry, target: str, partition_count: int | None
+) -> tuple[int | None, str]:
+    """The partition to republish `entry` to (None: the partitioner's choice), and why.
+
+    Back on its original topic, with its key unchanged (a republish never changes it), a
+    message keeps its original partition, so it stays in order with the other events of
+    its key whichever partitioner wrote them (Java's murmur2, librdkafka's CRC32, or an
+    explicit choice). That holds while the topic keeps its partition count; Kafka keeps no
+    history of it, so the partition is kept when it still exists. Elsewhere the producer's
+    partitioner (Java-compatible murmur2) decides.
+    """
+    original = entry.original_partition
+    if entry.original_topic is None:
+        return None, "partition chosen by the partitioner: the original topic is unknown"
+    if target != entry.original_topic:
+        return None, "partition chosen by the partitioner: not the original topic"
+    if original is None or original < 0:
+        return None, "partition chosen by the partitioner: the original partition is unknown"
+    if partition_count is None:
+        return None, f"partition chosen by the partitioner: {target}'s partitions are unknown"
+    if original >= partition_count:
+        return None, (
+            f"partition chosen by the partitioner: {target} has {partition_count} "
+            f"partition(s) now, the original partition {original} is gone"
+        )
+    return original, f"kept its original partition {original}"
+
+
 #: Called after each entry is settled: (settled so far, total, its result).
 ProgressCallback = Callable[[int, int, ReplayResult], None]
 
@@ -140,6 +173,7 @@ class Republisher:
         self.timeout = timeout
         self._producer: Producer | None = None
         self._acked: list[tuple[ReplayRecord, ReplayResult]] = []
+        self._partition_counts: Mapping[str, int] = {}
         self._user = _user()
 
     def refusal(
@@ -187,7 +221,9 @@ class Republisher:
         summary = ReplaySummary()
         if not requests:
             return summary
-        topics = describe_cluster(self.settings.kafka).topics
+        cluster = describe_cluster(self.settings.kafka)
+        topics = cluster.topics
+        self._partition_counts = cluster.partition_counts
         lock = threading.Lock()
 
         def settle(result: ReplayResult) -> None:
@@ -280,6 +316,9 @@ class Republisher:
         ]
         value = request.payload if request.payload is not None else entry.payload_bytes
         edited = request.edited
+        partition, partition_note = replay_partition(
+            entry, target, self._partition_counts.get(target)
+        )
 
         def on_delivery(err: KafkaError | None, msg: Message) -> None:
             if err is not None:
@@ -304,6 +343,7 @@ class Republisher:
                 record_partition(msg),
                 record_offset(msg),
                 count,
+                partition_note,
             )
             # Written and reported by `_flush_acked`, one ledger write per batch of acks.
             self._acked.append((record, result))
@@ -316,6 +356,7 @@ class Republisher:
                     key=entry.key_bytes,
                     headers=headers,
                     on_delivery=on_delivery,
+                    **({} if partition is None else {"partition": partition}),
                 )
                 break
             except KafkaException as exc:
@@ -361,4 +402,5 @@ __all__ = [
     "ReplayResult",
     "ReplaySummary",
     "Republisher",
+    "replay_partition",
 ]

@@ -19,7 +19,7 @@ def pretty_json(text: str) -> str:
     """Indented JSON when `text` is JSON, else `text` unchanged."""
     try:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than json's recursion limit
         return text
 
 
@@ -27,7 +27,7 @@ def compact_json(text: str) -> str:
     """One-line JSON when `text` is JSON (the producer's shape), else `text` unchanged."""
     try:
         return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deeper than json's recursion limit
         return text
 
 

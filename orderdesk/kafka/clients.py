@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
@@ -29,6 +29,8 @@ class ClusterInfo:
     cluster_id: str | None
     broker_count: int
     topics: frozenset[str]
+    #: Partitions of each topic, as the metadata said.
+    partition_counts: Mapping[str, int] = field(default_factory=dict)
 
 
 def admin_client(kafka: KafkaSettings) -> AdminClient:
@@ -40,6 +42,10 @@ def admin_client(kafka: KafkaSettings) -> AdminClient:
 def producer_config(kafka: KafkaSettings, **extra: Any) -> dict[str, Any]:
     """Idempotent, fully acknowledged producer configuration; `extra` wins over defaults."""
     conf = {
+        # Java's partitioner (murmur2 of the key; no key: any partition), not librdkafka's
+        # CRC32 default: a key then lives on the same partition whether a Java (Spring,
+        # Connect, kafka-clients) producer or OrderDesk wrote it.
+        "partitioner": "murmur2_random",
         "enable.idempotence": True,
         "acks": "all",
         "compression.type": "lz4",
@@ -119,6 +125,7 @@ def describe_cluster(kafka: KafkaSettings, timeout: float | None = None) -> Clus
         cluster_id=meta.cluster_id,
         broker_count=len(meta.brokers),
         topics=frozenset(meta.topics),
+        partition_counts={name: len(t.partitions) for name, t in meta.topics.items()},
     )
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
+from orderdesk.cli.dlq import format_entry
 from orderdesk.deadletters.entries import (
     SOURCE_CONNECT,
     SOURCE_ORDERDESK,
     SOURCE_SPRING,
     SOURCE_UNKNOWN,
+    TIMESTAMP_LOG_APPEND_TIME,
+    TOMBSTONE,
     entry_from_record,
     reason_for_exception,
 )
@@ -128,3 +132,58 @@ def test_reason_for_exception_names() -> None:
     assert reason("java.util.concurrent.TimeoutException") is FailureReason.TIMEOUT_ERROR
     assert reason("java.lang.NullPointerException") is FailureReason.PROCESSING_ERROR
     assert reason("") is FailureReason.UNKNOWN_ERROR
+
+
+def test_spring_key_deserialization_failure_shows_the_key_exception() -> None:
+    headers = [
+        (name, value)
+        for name, value in spring_headers("orders", 1, 5, "unused", "unused")
+        if not name.startswith("kafka_dlt-exception-")
+    ]
+    fqcn = "org.springframework.kafka.support.serializer.DeserializationException"
+    headers += [
+        ("kafka_dlt-key-exception-fqcn", fqcn.encode()),
+        ("kafka_dlt-key-exception-message", b"failed to deserialize"),
+        (
+            "kafka_dlt-key-exception-stacktrace",
+            f"{fqcn}: failed\n\tat X\nCaused by: java.lang.IllegalArgumentException: "
+            "Invalid UUID string: k\n\tat Y".encode(),
+        ),
+    ]
+    entry = entry_from_record("orders-dlq", 1, 3, b"not-a-uuid", b"{}", headers, 1_700_000_000_000)
+    assert entry.error_message == (
+        "key: failed to deserialize (IllegalArgumentException: Invalid UUID string: k)"
+    )
+    assert entry.error_class == fqcn
+    assert entry.error_stack.startswith(fqcn)
+    assert entry.failure_reason is FailureReason.DESERIALIZATION_ERROR
+    assert entry.metadata == {"failed_part": "key"}
+    assert entry.timestamp is not None  # Spring's dead letter is stamped when it is sent
+
+
+def test_connect_dead_letter_time_is_the_original_records() -> None:
+    headers = connect_headers("orders", 0, 1, "org.apache.kafka.connect.errors.DataException", "x")
+    written = 1_672_531_200_000  # 2023-01-01: the failed record's own time
+    entry = entry_from_record("connect-dlq", 0, 0, None, b"x", headers, written)
+    assert entry.timestamp is None
+    assert entry.original_timestamp == datetime.fromtimestamp(written / 1000, UTC)
+    record = entry.to_record()
+    assert record["timestamp"] is None
+    assert record["original_timestamp"].startswith("2023-01-01")
+    assert "time:             not recorded" in format_entry(entry)
+    # A topic stamped by the broker on append gives the dead-lettering time instead.
+    appended = entry_from_record(
+        "connect-dlq", 0, 0, None, b"x", headers, written, TIMESTAMP_LOG_APPEND_TIME
+    )
+    assert appended.timestamp is not None and appended.original_timestamp is None
+
+
+def test_a_tombstone_shows_as_such_where_the_payload_shows() -> None:
+    headers = connect_headers("orders", 0, 1, "org.apache.kafka.connect.errors.DataException", "x")
+    entry = entry_from_record("connect-dlq", 0, 0, b"k", None, headers)
+    assert entry.is_tombstone
+    assert entry.payload_display == TOMBSTONE == "tombstone (null value)"
+    assert entry.to_record()["original_payload"] is None
+    assert "payload:\n  tombstone (null value)" in format_entry(entry)
+    empty = entry_from_record("connect-dlq", 0, 1, b"k", b"", headers)
+    assert not empty.is_tombstone and empty.payload_display == ""

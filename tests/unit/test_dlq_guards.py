@@ -12,7 +12,7 @@ from orderdesk.cli.dlq import main as dlq_main
 from orderdesk.config import load_settings
 from orderdesk.deadletters.entries import entry_from_record
 from orderdesk.deadletters.ledger import ReplayLedger, ReplayRecord
-from orderdesk.deadletters.republish import ReplayRequest, Republisher
+from orderdesk.deadletters.republish import ReplayRequest, Republisher, replay_partition
 from orderdesk.domain import headers as hdr
 from tests.unit.dlq_records import broken_order, orderdesk_record, spring_headers
 
@@ -101,3 +101,17 @@ def test_a_refusal_names_the_override_the_command_line_accepts(republisher: Repu
     looped = _entry(metadata={hdr.REPLAY_DLQ_ID: "first-entry"})
     reason = republisher.refusal(ReplayRequest(looped))
     assert reason is not None and "--again" in reason
+
+
+def test_a_replay_to_its_original_topic_keeps_its_partition() -> None:
+    spring = entry_from_record("x-dlq", 0, 1, b"k", b"v", spring_headers("orders", 2, 7, "E", "m"))
+    assert replay_partition(spring, "orders", 3) == (2, "kept its original partition 2")
+    partition, note = replay_partition(spring, "orders", 2)  # fewer partitions now
+    assert partition is None and "partition 2 is gone" in note
+    partition, note = replay_partition(spring, "elsewhere", 3)
+    assert partition is None and "not the original topic" in note
+    partition, note = replay_partition(spring, "orders", None)
+    assert partition is None and "unknown" in note
+    unknown = entry_from_record("x-dlq", 0, 0, b"k", b"v", [])
+    partition, note = replay_partition(unknown, "orders", 3)
+    assert partition is None and "original topic is unknown" in note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from orderdesk.deadletters.entries import DeadLetterEntry
+from orderdesk.deadletters.entries import NOT_RECORDED, DeadLetterEntry
 from orderdesk.gui.deadletters.editor import PayloadEditor
 
 TAB_PAYLOAD, TAB_ERROR, TAB_HEADERS, TAB_REPLAYS, TAB_EDIT = range(5)
@@ -122,9 +123,10 @@ class DeadLetterDetails(QWidget):
         self.info.setText(
             f"<b>{esc(entry.failure_reason.value)}</b> · {esc(entry.id)} · "
             f"from <b>{esc(entry.original_coordinates)}</b> · key {key} · "
-            f"retries {entry.retry_count} · dead letter {where} ({esc(entry.source)})"
+            f"retries {entry.retry_count} · dead letter {where} ({esc(entry.source)}) · "
+            f"dead-lettered {_when(entry.timestamp)} · original {_when(entry.original_timestamp)}"
         )
-        self.payload_view.set_payload(entry.original_payload)
+        self.payload_view.set_payload(entry.payload_display)
         error = entry.error_message
         if entry.error_class:
             error = f"{entry.error_class}: {error}"
@@ -168,3 +170,9 @@ class DeadLetterDetails(QWidget):
     def set_actions_enabled(self, has_entry: bool, busy: bool) -> None:
         self.republish_one_button.setEnabled(has_entry and not busy)
         self.reset_button.setEnabled(has_entry)
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return NOT_RECORDED
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")

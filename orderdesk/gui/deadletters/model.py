@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from orderdesk.deadletters.entries import DeadLetterEntry
+from orderdesk.deadletters.entries import NOT_RECORDED, DeadLetterEntry
 from orderdesk.domain import FailureReason
 
 COLUMNS = (
@@ -214,7 +214,7 @@ class DeadLetterTableModel(QAbstractTableModel):
     def _display(self, entry: DeadLetterEntry, col: int) -> str:
         if col == COL_TIME:
             if entry.timestamp is None:
-                return "–"
+                return NOT_RECORDED
             return entry.timestamp.astimezone().strftime("%Y-%m-%d %H:%M:%S")
         if col == COL_REASON:
             return entry.failure_reason.value
