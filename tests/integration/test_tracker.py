@@ -84,7 +84,8 @@ def test_every_kind_of_bad_payload_is_dead_lettered(kafka_bootstrap, topic_facto
         b"garbage": (b"{not json", FailureReason.DESERIALIZATION_ERROR),
         b"latin1": ('{"order_id": "é"}'.encode("latin-1"), FailureReason.DESERIALIZATION_ERROR),
         b"array": (b"[1, 2, 3]", FailureReason.DESERIALIZATION_ERROR),
-        b"shape": (b'{"order_id": "x"}', FailureReason.DESERIALIZATION_ERROR),
+        b"shape": (b'{"order_id": "x", "sequence": "1"}', FailureReason.DESERIALIZATION_ERROR),
+        b"absent": (b'{"order_id": "x"}', FailureReason.VALIDATION_ERROR),  # Go's zero values
         b"noise": (noise, FailureReason.DESERIALIZATION_ERROR),
         b"rule": (valid_payload(3, total=1.0), FailureReason.VALIDATION_ERROR),
         b"huge-rule": (json.dumps(huge_order).encode(), FailureReason.VALIDATION_ERROR),
@@ -136,7 +137,7 @@ def test_every_kind_of_bad_payload_is_dead_lettered(kafka_bootstrap, topic_facto
     assert counts[AuditEvent.ORDER_DEAD_LETTERED] == len(bad)
     assert result.stats.dead_lettered == {
         "DESERIALIZATION_ERROR": 7,
-        "VALIDATION_ERROR": 3,
+        "VALIDATION_ERROR": 4,
     }
     rejected = [e for e in audit if e.event_type is AuditEvent.ORDER_REJECTED]
     assert all(e.error and e.error.split(":")[0] in FailureReason.__members__ for e in rejected)
