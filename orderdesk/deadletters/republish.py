@@ -356,7 +356,7 @@ class Republisher:
                     key=entry.key_bytes,
                     headers=headers,
                     on_delivery=on_delivery,
-                    **({} if partition is None else {"partition": partition}),
+                    partition=_PARTITIONER if partition is None else partition,
                 )
                 break
             except KafkaException as exc:
@@ -381,6 +381,10 @@ class Republisher:
             note = f"acknowledged, but the replay ledger could not be written: {exc}"
         for _, result in acked:
             settle(dataclasses.replace(result, message=note) if note else result)
+
+
+#: librdkafka's RD_KAFKA_PARTITION_UA: let the configured partitioner choose.
+_PARTITIONER = -1
 
 
 def _as_set(names: Iterable[str]) -> set[str] | frozenset[str]:
