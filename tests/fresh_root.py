@@ -253,7 +253,10 @@ def xvfb(display: int | None) -> Iterator[str]:
     try:
         if display is None:
             with os.fdopen(read_fd) as pipe:
-                name = f":{pipe.readline().strip()}"
+                number = pipe.readline().strip()
+            if not number.isdigit():
+                raise Failed("Xvfb did not start")
+            name = f":{number}"
         else:
             os.close(read_fd)
             name = f":{display}"
