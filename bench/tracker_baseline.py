@@ -114,7 +114,7 @@ class TrackerRun:
 
     timing: Timing
     result: TrackerResult
-    #: Size of the audit trail it wrote (tracker.events).
+    #: Size of the audit trail it wrote (tracker.events and its rotated files).
     audit_bytes: int
 
 
@@ -156,8 +156,9 @@ def tracker_run_handled(
         start = max((m for m in marks if m[2] == 0), default=marks[0])
         end = min((m for m in marks if m[2] >= count), key=lambda m: m[0])
         timing = Timing(count / (end[0] - start[0]), (end[1] - start[1]) / count * 1e6)
-        audit = Path(log_dir) / TRACKER_EVENTS
-        return TrackerRun(timing, result, audit.stat().st_size if audit.exists() else 0)
+        # The trail may have rotated: count every file of it.
+        audit = sum(f.stat().st_size for f in Path(log_dir).glob(f"{TRACKER_EVENTS}*"))
+        return TrackerRun(timing, result, audit)
 
 
 def tracker_settings(settings: Settings, topic: str, log_dir: Path) -> Settings:
