@@ -239,33 +239,23 @@ def _tail(log: Path, lines: int = 40) -> str:
 
 @contextlib.contextmanager
 def xvfb(display: int | None) -> Iterator[str]:
-    """An Xvfb server: on `display`, or on the first free one."""
-    command = ["Xvfb", "-nolisten", "tcp", "-screen", "0", "1280x1024x24"]
+    """An Xvfb server on `display`, or on the first free one; ready once it is yielded."""
     read_fd, write_fd = os.pipe()
-    if display is None:
-        command += ["-displayfd", str(write_fd)]
-    else:
+    command = ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp"]
+    command += ["-screen", "0", "1280x1024x24"]
+    if display is not None:
         command.insert(1, f":{display}")
     server = subprocess.Popen(
         command, pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     os.close(write_fd)
     try:
-        if display is None:
-            with os.fdopen(read_fd) as pipe:
-                number = pipe.readline().strip()
-            if not number.isdigit():
-                raise Failed("Xvfb did not start")
-            name = f":{number}"
-        else:
-            os.close(read_fd)
-            name = f":{display}"
-            deadline = time.monotonic() + 10
-            while not Path(f"/tmp/.X11-unix/X{display}").exists():
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise Failed(f"Xvfb did not start on {name}")
-                time.sleep(0.1)
-        yield name
+        # Xvfb writes the display number once it accepts connections, also on a given one.
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()
+        if not number.isdigit():
+            raise Failed(f"Xvfb did not start (display {display})")
+        yield f":{number}"
     finally:
         server.terminate()
         server.wait(10)
