@@ -82,6 +82,9 @@ Header = tuple[str, bytes | None]
 NOT_RECORDED = "not recorded"
 #: Shown where the desk shows a payload, for a record without a value.
 TOMBSTONE = "tombstone (null value)"
+#: Metadata flag on OrderDesk's dead letters: the failed record had no value at all
+#: (`original_payload`, a string, cannot say so).
+TOMBSTONE_METADATA = "tombstone"
 
 #: librdkafka's timestamp types (confluent_kafka.TIMESTAMP_*), without importing the client.
 TIMESTAMP_CREATE_TIME = 1
@@ -142,7 +145,7 @@ class DeadLetterEntry:
     @property
     def is_tombstone(self) -> bool:
         """The failed record had no value at all (a tombstone), not an empty one."""
-        return self.payload_bytes is None and self.source != SOURCE_ORDERDESK
+        return self.payload_bytes is None
 
     @property
     def payload_display(self) -> str:
@@ -388,7 +391,9 @@ def _from_orderdesk(
         dlq_partition=partition,
         dlq_offset=offset,
         key_bytes=key_bytes,
-        payload_bytes=message.original_payload.encode("utf-8"),
+        payload_bytes=None
+        if message.metadata.get(TOMBSTONE_METADATA) == "true"
+        else message.original_payload.encode("utf-8"),
         error_class=message.metadata.get("error_class", ""),
         headers=headers,
     )

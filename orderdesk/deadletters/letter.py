@@ -19,6 +19,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message
 
 from orderdesk.config import Settings
+from orderdesk.deadletters.entries import TOMBSTONE_METADATA
 from orderdesk.domain import CONTENT_TYPE, DeadLetterMessage, FailureReason, decode_payload
 from orderdesk.domain import headers as h
 from orderdesk.domain.text import from_millis
@@ -84,6 +85,9 @@ def build_dead_letter(
     """The dead letter for `msg` (value, headers and key), as the domain contract gives."""
     original_headers = record_headers(msg)
     metadata = {"message_size": str(len(msg.value() or b""))}
+    if msg.value() is None:
+        # original_payload is text and cannot say null; a replay sends a tombstone again.
+        metadata[TOMBSTONE_METADATA] = "true"
     for name, value in original_headers:
         if name in _CARRIED_HEADERS and value is not None:
             metadata[name] = value.decode("utf-8", errors="backslashreplace")

@@ -24,6 +24,7 @@ from orderdesk.domain import (
     ProcessingFailure,
     parse_order,
 )
+from orderdesk.domain.text import compact_json, order_problems, pretty_json
 from tests.unit.orders import VALID_ORDER, order_dict
 
 VALID = "valid"
@@ -590,3 +591,33 @@ def test_every_failure_carries_a_retry_decision() -> None:
         with pytest.raises(ProcessingFailure) as info:
             parse_order(raw)
         assert not info.value.reason.retryable
+
+
+def _huge_quantity() -> str:
+    data = order_dict()
+    data["items"][0].update(quantity=10**400, unit_price=0.0, total_price=0.0)
+    return json.dumps(data)
+
+
+@FIT
+@given(
+    text=st.text(max_size=64)
+    | st.sampled_from(
+        [
+            _huge_quantity(),
+            "[" * 100_000 + "]" * 100_000,  # deeper than the json module's recursion limit
+            '{"a":' * 50_000 + "1" + "}" * 50_000,
+            json.dumps(VALID_ORDER).replace('"pending"', '"\ud800"'),
+        ]
+    )
+)
+def test_the_editor_and_command_line_helpers_give_a_verdict_for_any_text(text: str) -> None:
+    problems = order_problems(text)
+    assert isinstance(problems, list)
+    assert isinstance(pretty_json(text), str)
+    assert isinstance(compact_json(text), str)
+
+
+def test_the_huge_quantity_is_explained_where_a_payload_is_edited() -> None:
+    (problem,) = order_problems(_huge_quantity())
+    assert "items.0.quantity: integer" in problem and "does not fit in 64 bits" in problem

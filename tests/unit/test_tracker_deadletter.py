@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Message
 
+from orderdesk.deadletters.entries import entry_from_record
 from orderdesk.deadletters.letter import (
     MAX_VALUE_BYTES,
     FailureRecord,
@@ -106,6 +107,12 @@ def test_tombstones_and_keyless_messages():
     assert letter.message.original_key is None
     assert letter.message.original_payload == ""
     assert letter.message.metadata["message_size"] == "0"
+    # The desk reads it back as a tombstone (and a replay sends one), not an empty value.
+    entry = entry_from_record("orders-dlq", 0, 0, letter.key, letter.value, letter.headers)
+    assert entry.is_tombstone and entry.payload_bytes is None
+    assert entry.payload_display == "tombstone (null value)"
+    empty = build_dead_letter(_message(b"", key=None, headers=[]), failure, "g", "h")
+    assert "tombstone" not in empty.message.metadata
 
 
 def test_invalid_utf8_is_kept_as_escapes():
