@@ -76,3 +76,28 @@ class FakeFactory:
         service = FakeService(settings, on_stats, on_log, **self.options)
         self.built.append(service)
         return service
+
+
+class StuckService(FakeService):
+    """Ignores stop() until released, like a thread inside a librdkafka call against a
+    frozen broker."""
+
+    def __init__(self, *args: Any, release: threading.Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.release = release
+
+    def run(self) -> int:
+        self.running.set()
+        self.release.wait(60)
+        return 0
+
+
+class StuckFactory(FakeFactory):
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.release = threading.Event()
+
+    def __call__(self, settings: Settings, on_stats: Any, on_log: Any) -> FakeService:
+        service = StuckService(settings, on_stats, on_log, release=self.release, **self.options)
+        self.built.append(service)
+        return service
