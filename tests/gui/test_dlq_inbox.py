@@ -355,3 +355,26 @@ def test_confirmation_names_the_count_and_no_sends_nothing(
     assert not inbox.republish_selected()
     assert shown == ["Republish 3 messages to orders?"]
     assert not inbox.republishing
+
+
+def test_confirmation_counts_in_words(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    from orderdesk.gui.deadletters.bulk import ask_republish
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    shown: list[tuple[str, str]] = []
+
+    def answer_no(box: QMessageBox) -> int:
+        shown.append((box.text(), box.informativeText()))
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "exec", answer_no)
+    ask_republish(parent, 1, ["orders"], 1, 1)
+    ask_republish(parent, 2, ["orders"], 2, 2)
+    (one, one_notes), (two, two_notes) = shown
+    assert one == "Republish 1 message to orders?"
+    assert "(1 problem)" in one_notes and "1 of them was republished" in one_notes
+    assert two == "Republish 2 messages to orders?"
+    assert "(2 problems)" in two_notes and "2 of them were republished" in two_notes
