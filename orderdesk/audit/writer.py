@@ -16,7 +16,7 @@ from pathlib import Path
 
 from orderdesk.audit.format import TIME_FORMAT, encode_line, line_middle, order_json
 from orderdesk.domain import AuditEvent, Order
-from orderdesk.service.jsonl import JsonLinesWriter
+from orderdesk.service.jsonl import JsonLinesWriter, Retention
 
 __all__ = ["TRACKER_EVENTS", "AuditWriter", "order_json"]
 
@@ -26,8 +26,10 @@ TRACKER_EVENTS = "tracker.events"
 class AuditWriter(JsonLinesWriter):
     """`tracker.events`: one audit trail entry a line, built without the pydantic model."""
 
-    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
-        super().__init__(path, max_bytes, backups)
+    def __init__(
+        self, path: Path, max_bytes: int, backups: int, retention: Retention | None = None
+    ) -> None:
+        super().__init__(path, max_bytes, backups, retention)
         self._middles: dict[tuple[AuditEvent, str, int], str] = {}
         self._second = -1
         self._second_text = ""

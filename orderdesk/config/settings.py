@@ -141,6 +141,18 @@ class TrackerSettings(_Section):
     audit_every_message: bool = False
     log_max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     log_backups: int = Field(5, ge=0)
+    #: Longest a stop may take (final dead letters and commit); what is left is named.
+    stop_timeout: float = Field(10.0, gt=0, le=3600)
+    #: Seconds between two offset commits (and audit trail flushes) while orders flow.
+    commit_interval: float = Field(0.15, gt=0, le=60)
+    #: `group.instance.id` (static membership: a restart rejoins at once); None derives one
+    #: from the host and the log folder, "" turns static membership off.
+    instance_id: str | None = None
+    #: Audit trail retention: rotated files are removed, oldest first (and logged), once all
+    #: files together exceed this many bytes, or when a file's newest line is this many
+    #: days old. `log_backups` counts the technical log's files only.
+    audit_retention_bytes: int = Field(2 * 1024**3, ge=1024)
+    audit_retention_days: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
     def _delays(self) -> TrackerSettings:

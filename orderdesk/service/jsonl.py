@@ -3,12 +3,20 @@
 Writers buffer lines in memory and hand them to the operating system in one `write` call per
 `flush()`; the tracker flushes before every offset commit, so a committed message always has
 its lines in the file (at-least-once: a crash may repeat lines, never lose one). Files are
-not fsync'ed: a process crash loses nothing that was flushed, a power cut may.
+not fsync'ed: a process crash loses nothing that was flushed, a power cut may. A write that
+fails (disk full, file size limit) raises and keeps every byte that did not reach the file,
+so nothing queued is dropped and a later flush continues exactly where the file stops.
+
+Rotation keeps `backups` older files, or, with a `Retention`, as many as its total size and
+age allow; every file it removes is reported to its callback.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 #: Pending bytes after which a writer flushes on its own, to bound its memory.
@@ -20,6 +28,28 @@ def rotated_name(path: Path, index: int) -> Path:
     return path.with_name(f"{path.name}.{index}")
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How much rotated history to keep: files go, oldest first, past either limit."""
+
+    max_total_bytes: int
+    max_age_seconds: float
+    #: Called with each removed file, its size and why (`"size"` or `"age"`).
+    on_remove: Callable[[Path, int, str], None] | None = None
+
+
+def rotated_files(path: Path) -> list[Path]:
+    """The rotated files of `path` that exist, newest first (`.1`, `.2`, ...)."""
+    out: list[Path] = []
+    index = 1
+    while True:
+        candidate = rotated_name(path, index)
+        if not candidate.exists():
+            return out
+        out.append(candidate)
+        index += 1
+
+
 class JsonLinesWriter:
     """Append-only, buffered, size-rotated file of lines (each line already ends in `\\n`).
 
@@ -28,10 +58,13 @@ class JsonLinesWriter:
     with `backups=0` the file is truncated instead. Not thread-safe: one owner thread.
     """
 
-    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+    def __init__(
+        self, path: Path, max_bytes: int, backups: int, retention: Retention | None = None
+    ) -> None:
         self.path = Path(path)
         self.max_bytes = max_bytes
         self.backups = backups
+        self.retention = retention
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,20 +134,32 @@ class JsonLinesWriter:
         data = b"".join(self._pending)
         self._pending.clear()
         self._pending_bytes = 0
-        self._write(data)
+        try:
+            self._write(data)
+        except _PartialWrite as exc:
+            # Keep what did not reach the file: the next flush continues from there.
+            rest = data[exc.written :]
+            self._pending.append(rest)
+            self._pending_bytes = len(rest)
+            raise exc.error from None
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        self._size += len(data)
+        done = 0
+        try:
+            while done < len(data):
+                done += os.write(self._fd, view[done:])
+        except OSError as exc:
+            self._size += done
+            raise _PartialWrite(done, exc) from None
+        self._size += done
 
     def _rotate(self) -> None:
         os.close(self._fd)
         self._fd = -1
-        if self.backups > 0:
-            for i in range(self.backups - 1, 0, -1):
+        keep = len(rotated_files(self.path)) + 1 if self.retention else self.backups
+        if keep > 0:
+            for i in range(keep - 1, 0, -1):
                 src = rotated_name(self.path, i)
                 if src.exists():
                     os.replace(src, rotated_name(self.path, i + 1))
@@ -123,3 +168,49 @@ class JsonLinesWriter:
         else:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC)
         self._size = 0
+        if self.retention is not None:
+            apply_retention(self.path, self.retention)
+
+
+def apply_retention(path: Path, retention: Retention, now: float | None = None) -> list[Path]:
+    """Remove the rotated files of `path` that `retention` does not keep; returns them.
+
+    Newest first, files are kept while the running total (the current file included) stays
+    within `max_total_bytes` and their last write is younger than `max_age_seconds`; from
+    the first file that breaks either limit on, every older file goes too.
+    """
+    now = time.time() if now is None else now
+    try:
+        total = path.stat().st_size
+    except OSError:
+        total = 0
+    removed = []
+    reason = None
+    for rotated in rotated_files(path):
+        try:
+            st = rotated.stat()
+        except OSError:
+            continue
+        if reason is None:
+            total += st.st_size
+            if total > retention.max_total_bytes:
+                reason = "size"
+            elif now - st.st_mtime > retention.max_age_seconds:
+                reason = "age"
+        if reason is None:
+            continue
+        try:
+            rotated.unlink()
+        except OSError:
+            continue
+        removed.append(rotated)
+        if retention.on_remove is not None:
+            retention.on_remove(rotated, st.st_size, reason)
+    return removed
+
+
+class _PartialWrite(Exception):
+    def __init__(self, written: int, error: OSError) -> None:
+        super().__init__(error)
+        self.written = written
+        self.error = error

@@ -10,6 +10,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, Message
 
+from orderdesk.audit.trail import PartitionTrail
 from orderdesk.audit.writer import AuditWriter
 from orderdesk.config import Settings
 from orderdesk.domain import AuditEvent, LogEntry, LogLevel, Order
@@ -29,10 +30,31 @@ class Counters:
     retries: int = 0
     dead_lettered: dict[str, int] = field(default_factory=dict)
     dead_lettered_total: int = 0
+    #: Of the valid and dead-lettered: handled by an earlier run (its audit lines were on
+    #: disk, its commit was not), counted without a second audit line.
+    already_audited: int = 0
+    #: In flight when their partition was revoked or lost: the new owner handles them.
+    released: int = 0
+    #: Valid and dead-lettered orders whose audit lines did not reach the file.
+    unaudited: int = 0
+    _durable: tuple[int, dict[str, int]] = (0, {})
 
     def count_dead_letter(self, reason: str) -> None:
         self.dead_lettered[reason] = self.dead_lettered.get(reason, 0) + 1
         self.dead_lettered_total += 1
+
+    def mark_durable(self) -> None:
+        """Every outcome counted so far has its audit line in the file."""
+        self._durable = (self.valid, dict(self.dead_lettered))
+
+    def roll_back_to_durable(self) -> None:
+        """The audit trail could not be written: outcomes since the last flush do not count."""
+        valid, dead = self._durable
+        lost = self.valid - valid + self.dead_lettered_total - sum(dead.values())
+        self.unaudited += lost
+        self.valid = valid
+        self.dead_lettered = dict(dead)
+        self.dead_lettered_total = sum(dead.values())
 
 
 class TrackerContext:
@@ -48,6 +70,8 @@ class TrackerContext:
         self.counters = Counters()
         self.consumer: Consumer | None = None
         self.audit: AuditWriter | None = None
+        #: What the audit trail held per partition when the run started (see audit.trail).
+        self.prior: dict[int, PartitionTrail] = {}
         self.log = log
         self.last_error: str | None = None
         self.last_error_at: float | None = None

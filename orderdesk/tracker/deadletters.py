@@ -24,6 +24,9 @@ from orderdesk.kafka.records import record_offset
 from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.partitions import Partition
 
+#: Failed dead letters logged one by one; later failures are logged at most every few seconds.
+LOGGED_FAILURES = 3
+
 
 @dataclass
 class LetterContext:
@@ -48,24 +51,32 @@ class DeadLetterPath:
         self.ctx = ctx
         self.producer: DeadLetterProducer | None = None
         self.resends: list[Resend] = []
+        #: Deliveries that failed, over the run.
+        self.failures = 0
 
     @property
     def in_flight(self) -> int:
         return 0 if self.producer is None else self.producer.in_flight
 
     def reject(
-        self, part: Partition, msg: Message, failure: FailureRecord, order: Order | None
+        self,
+        part: Partition,
+        msg: Message,
+        failure: FailureRecord,
+        order: Order | None,
+        audited: bool = False,
     ) -> None:
-        """The message failed for good: audit it and send its dead letter."""
+        """The message failed for good: audit it (unless `audited` already) and send its letter."""
         ctx = self.ctx
         offset = record_offset(msg)
-        ctx.audit_write(
-            AuditEvent.ORDER_REJECTED,
-            msg,
-            msg.value(),
-            f"{failure.reason.value}: {failure.error_message}",
-            order,
-        )
+        if not audited:
+            ctx.audit_write(
+                AuditEvent.ORDER_REJECTED,
+                msg,
+                msg.value(),
+                f"{failure.reason.value}: {failure.error_message}",
+                order,
+            )
         ctx.note_error(f"{failure.reason.value}: {failure.error_message}")
         letter = build_dead_letter(
             msg, failure, ctx.group, ctx.host, context=LetterContext(part, msg, order)
@@ -99,15 +110,26 @@ class DeadLetterPath:
         if not ctx.parts.owns(lctx.part):
             return  # revoked: not committed, the new owner handles the message again
         lctx.attempts += 1
+        self.failures += 1
         delay = ctx.backoff.delay(min(lctx.attempts, 64))
         message = f"dead letter for {letter.topic}[{letter.partition}]@{letter.offset} failed"
         ctx.note_error(f"{message}: {error}")
-        ctx.log(
-            LogLevel.ERROR,
-            f"{message}; not committed, sending again in {delay:g} s",
-            error=error,
-            attempt=lctx.attempts,
-        )
+        if self.failures <= LOGGED_FAILURES:
+            ctx.log(
+                LogLevel.ERROR,
+                f"{message}; not committed, sending again in {delay:g} s",
+                error=error,
+                attempt=lctx.attempts,
+            )
+        else:
+            # A topic that refuses every letter fails them by the hundred a second.
+            ctx.log_throttled(
+                LogLevel.ERROR,
+                "dead letters keep failing; their orders are not committed",
+                error,
+                failures=self.failures,
+                waiting=len(self.resends) + 1,
+            )
         self.resends.append(Resend(letter, time.monotonic() + delay))
 
     def run_resends(self, now: float) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import Message
 
+from orderdesk.audit.trail import PartitionTrail
 from orderdesk.domain import Order
 
 
@@ -34,10 +35,25 @@ class Retry:
 class Partition:
     """What the loop knows about one assigned partition."""
 
-    __slots__ = ("backlog", "committed", "done_upto", "number", "paused", "pending", "retry")
+    __slots__ = (
+        "audited_upto",
+        "backlog",
+        "committed",
+        "done_upto",
+        "number",
+        "paused",
+        "pending",
+        "prior",
+        "prior_last",
+        "retry",
+    )
 
-    def __init__(self, number: int) -> None:
+    def __init__(self, number: int, prior: PartitionTrail | None = None) -> None:
         self.number = number
+        #: What the audit trail already held for this partition when the run started.
+        self.prior = prior
+        #: Highest offset `prior` knows; -1 once the run is past it (the hot path's test).
+        self.prior_last = -1 if prior is None else prior.last
         #: Messages received but held back behind a message in retry, in offset order.
         self.backlog: deque[Message] = deque()
         self.retry: Retry | None = None
@@ -47,6 +63,8 @@ class Partition:
         self.done_upto: int | None = None
         #: Offset last sent in a commit.
         self.committed = -1
+        #: Committable offset at the last audit flush that succeeded: never commit past it.
+        self.audited_upto = -1
         self.paused = False
 
     def committable(self) -> int | None:
@@ -105,9 +123,9 @@ class PartitionBook:
         """True while `part` is still assigned (not revoked and assigned again since)."""
         return self._parts.get(part.number) is part
 
-    def assign(self, numbers: list[int]) -> None:
+    def assign(self, numbers: list[int], prior: dict[int, PartitionTrail] | None = None) -> None:
         for number in numbers:
-            self._parts[number] = Partition(number)
+            self._parts[number] = Partition(number, (prior or {}).get(number))
 
     def forget(self, numbers: list[int]) -> None:
         for number in numbers:
@@ -131,6 +149,25 @@ class PartitionBook:
         """When the earliest retry is due, if any."""
         dues = [p.retry.due for p in self._parts.values() if p.retry is not None]
         return min(dues) if dues else None
+
+    def pending_dead_letters(self) -> int:
+        return sum(len(p.pending) for p in self._parts.values())
+
+    def mark_audited(self, offsets: dict[int, int]) -> None:
+        """The audit lines of everything before these offsets reached the file."""
+        for number, upto in offsets.items():
+            part = self._parts.get(number)
+            if part is not None and upto > part.audited_upto:
+                part.audited_upto = upto
+
+    def audited(self, numbers: list[int] | None = None) -> dict[int, int]:
+        """Offsets safe to commit after an audit write failed: audited, not yet committed."""
+        out = {}
+        for number in self._parts if numbers is None else numbers:
+            part = self._parts.get(number)
+            if part is not None and part.audited_upto > part.committed:
+                out[number] = part.audited_upto
+        return out
 
     def to_commit(self, numbers: list[int] | None = None, force: bool = False) -> dict[int, int]:
         """Offsets to commit per partition: those that moved since the last commit.

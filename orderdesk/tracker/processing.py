@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import KafkaError, Message, TopicPartition
 
+from orderdesk.audit.trail import DEAD_LETTERED, REJECTED, VALIDATED
 from orderdesk.deadletters.letter import FailureRecord
 from orderdesk.domain import (
     AuditEvent,
@@ -24,6 +25,7 @@ from orderdesk.domain import (
     ProcessingFailure,
     parse_order,
 )
+from orderdesk.kafka.records import record_offset
 from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.deadletters import DeadLetterPath
 from orderdesk.tracker.downstream import Downstream
@@ -67,19 +69,21 @@ class Processor:
             part = parts.get(msg.partition())
             if part is None:
                 continue  # revoked meanwhile: the new owner reads it again
+            done = part.done_upto
+            if done is not None and (msg.offset() or 0) < done:
+                continue  # already handled in this run
             received += 1
             if audit_arrivals:
                 self.ctx.audit_write(AuditEvent.MESSAGE_RECEIVED, msg, msg.value(), None, None)
             if part.retry is not None or part.backlog:
                 part.backlog.append(msg)
                 continue
-            done = part.done_upto
-            if done is not None and (msg.offset() or 0) < done:
-                continue  # already handled in this run
             handle(part, msg)
         self.ctx.counters.received += received
 
     def handle(self, part: Partition, msg: Message) -> None:
+        if part.prior_last >= (msg.offset() or 0) and self.replay(part, msg):
+            return
         value = msg.value()
         try:
             order = _parse(value)
@@ -157,6 +161,36 @@ class Processor:
         part.done_upto = (msg.offset() or 0) + 1
         return True
 
+    def replay(self, part: Partition, msg: Message) -> bool:
+        """Account for a message an earlier run audited; False when it has no final line."""
+        prior = part.prior
+        assert prior is not None
+        offset = record_offset(msg)
+        value = msg.value()
+        bits = prior.lookup(offset, 0 if value is None else len(value))
+        if not bits & (VALIDATED | REJECTED):
+            return False
+        counters = self.ctx.counters
+        if bits & VALIDATED:
+            counters.already_audited += 1
+            counters.valid += 1
+            part.done_upto = offset + 1
+            return True
+        error = prior.errors.get(offset, "")
+        reason_text, _, text = error.partition(": ")
+        try:
+            reason = FailureReason(reason_text)
+        except ValueError:
+            reason, text = FailureReason.UNKNOWN_ERROR, error
+        if bits & DEAD_LETTERED:
+            counters.already_audited += 1
+            counters.count_dead_letter(reason.value)
+            part.done_upto = offset + 1
+            return True
+        # Rejected, but its dead letter was not acknowledged: send it, not audit it, again.
+        self.letters.reject(part, msg, FailureRecord(reason, text), None, audited=True)
+        return True
+
     # -- retries ---------------------------------------------------------------------------
 
     def run_retries(self, now: float) -> None:
@@ -177,6 +211,7 @@ class Processor:
             msg = backlog.popleft()
             done = part.done_upto
             if done is not None and (msg.offset() or 0) < done:
+                self.ctx.counters.received -= 1  # delivered twice: counted once
                 continue
             self.handle(part, msg)
         if part.retry is None:

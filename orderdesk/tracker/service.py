@@ -13,12 +13,15 @@ This module holds the loop and the set-up and tear-down of the clients and files
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 
+from orderdesk.audit.trail import read_back
 from orderdesk.audit.writer import TRACKER_EVENTS, AuditWriter
 from orderdesk.config import ConfigError, Settings
 from orderdesk.deadletters.letter import DeadLetterProducer
@@ -26,13 +29,16 @@ from orderdesk.domain import LogEntry, LogLevel
 from orderdesk.kafka import BrokerUnavailable, ensure_topics, make_consumer
 from orderdesk.kafka.clients import librdkafka_log
 from orderdesk.kafka.errors import error_text
+from orderdesk.kafka.records import record_offset
 from orderdesk.service.base import RateMeter, Service, ServiceError
+from orderdesk.service.jsonl import Retention
 from orderdesk.service.techlog import TRACKER_LOG, TechnicalLogWriter
 from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.deadletters import DeadLetterPath
 from orderdesk.tracker.downstream import Downstream, StockReservation
 from orderdesk.tracker.drain import Drain
 from orderdesk.tracker.lag import lag_by_partition
+from orderdesk.tracker.membership import instance_id, membership_config
 from orderdesk.tracker.offsets import OffsetKeeper
 from orderdesk.tracker.processing import Processor
 from orderdesk.tracker.result import TrackerResult
@@ -49,6 +55,10 @@ BATCH_LINGER = 0.001
 POLL_TIMEOUT = 0.2
 #: How often the lag is worked out from the client's cached watermarks.
 LAG_INTERVAL = 2.0
+#: Orders handled after which the loop commits without waiting for `commit_interval`.
+COMMIT_EVERY = 5_000
+#: Least time given to the consumer's close, even when the stop timeout is spent.
+CLOSE_GRACE = 1.0
 
 
 class TrackerService(Service[TrackerStats]):
@@ -88,6 +98,7 @@ class TrackerService(Service[TrackerStats]):
         )
         self._drain = Drain(ctx.topic)
         self._consumer_extra = consumer_config or {}
+        self._instance_id = instance_id(settings)
         self._tlog: TechnicalLogWriter | None = None
         self._lag: dict[int, int] | None = None
         #: Seconds spent handling received batches (for the processing-time metric).
@@ -112,7 +123,7 @@ class TrackerService(Service[TrackerStats]):
             valid=c.valid,
             dead_lettered=dict(c.dead_lettered),
             retries=c.retries,
-            in_flight=ctx.parts.in_flight() + len(self._letters.resends),
+            in_flight=ctx.parts.in_flight(),
             rate=self._rate.update(c.received),
             dead_letter_rate=self._dlq_rate.update(c.dead_lettered_total),
             lag=None if self._lag is None else sum(self._lag.values()),
@@ -136,15 +147,20 @@ class TrackerService(Service[TrackerStats]):
         try:
             self._prepare_topics()
             self._make_clients()
+            tracker = self.settings.tracker
             self.log(
                 LogLevel.INFO,
                 "tracker started",
                 topic=ctx.topic,
                 dlq_topic=self.settings.topics.dlq,
                 group=ctx.group,
+                instance_id=self._instance_id,
                 bootstrap_servers=self.settings.kafka.bootstrap_servers,
                 max_retries=ctx.backoff.max_attempts,
                 log_dir=str(self.settings.log_dir),
+                stop_timeout=tracker.stop_timeout,
+                commit_interval=tracker.commit_interval,
+                already_audited_partitions=sorted(ctx.prior),
             )
             assert ctx.consumer is not None
             ctx.consumer.subscribe(
@@ -154,8 +170,6 @@ class TrackerService(Service[TrackerStats]):
                 on_lost=self._offsets.on_lost,
             )
             self._loop()
-            self._offsets.checkpoint(final=True)
-            self._lag = lag_by_partition(ctx.consumer, ctx.topic, ctx.parts)
         except ServiceError as exc:
             error: ServiceError | None = exc
         except KafkaException as exc:
@@ -166,15 +180,7 @@ class TrackerService(Service[TrackerStats]):
             )
         else:
             error = None
-        finally:
-            self._shutdown()
-        stats = self.snapshot()
-        self.emit_stats(stats)
-        result = TrackerResult(
-            stats=stats,
-            committed=dict(self._offsets.committed),
-            error=None if error is None else str(error),
-        )
+        result = self._stop(error)
         if error is not None:
             error.result = result
             raise error
@@ -189,13 +195,33 @@ class TrackerService(Service[TrackerStats]):
             self._tlog = TechnicalLogWriter(
                 log_dir / TRACKER_LOG, tracker.log_max_bytes, tracker.log_backups
             )
-            self._ctx.audit = AuditWriter(
-                log_dir / TRACKER_EVENTS, tracker.log_max_bytes, tracker.log_backups
+            retention = Retention(
+                tracker.audit_retention_bytes,
+                tracker.audit_retention_days * 86_400,
+                self._on_retention,
             )
+            self._ctx.audit = AuditWriter(
+                log_dir / TRACKER_EVENTS, tracker.log_max_bytes, tracker.log_backups, retention
+            )
+            self._ctx.prior = read_back(log_dir / TRACKER_EVENTS, self._ctx.topic)
         except OSError as exc:
             self._close_files()
             raise ServiceError(f"cannot open the tracker's files in {log_dir}: {exc}") from None
         self._offsets.tlog = self._tlog
+
+    def _on_retention(self, path: Path, size: int, reason: str) -> None:
+        limit = (
+            f"{self.settings.tracker.audit_retention_bytes} bytes in all"
+            if reason == "size"
+            else f"{self.settings.tracker.audit_retention_days:g} days"
+        )
+        self.log(
+            LogLevel.WARNING,
+            f"audit retention removed {path.name}: history beyond {limit} is not kept",
+            file=str(path),
+            bytes=size,
+            reason=reason,
+        )
 
     def _prepare_topics(self) -> None:
         topics = self.settings.topics
@@ -216,6 +242,7 @@ class TrackerService(Service[TrackerStats]):
                 self._ctx.group,
                 on_commit=self._offsets.on_commit,
                 **common,
+                **membership_config(self.settings, self._instance_id),
                 **self._consumer_extra,
             )
             self._letters.producer = DeadLetterProducer(
@@ -237,39 +264,97 @@ class TrackerService(Service[TrackerStats]):
         self.log(LogLevel.CRITICAL, "tracker stopped by a fatal error", error=message)
         return ServiceError(message)
 
-    def _shutdown(self) -> None:
+    def _stop(self, error: ServiceError | None) -> TrackerResult:
+        """Final dead letters and commit, then close: all within `stop_timeout` seconds."""
         ctx = self._ctx
+        offsets = self._offsets
         consumer = ctx.consumer
+        timeout = self.settings.tracker.stop_timeout
+        deadline = time.monotonic() + timeout
         try:
             if consumer is not None:
+                self.log(LogLevel.INFO, f"stopping: final commit within {timeout:g} s")
                 try:
-                    # Revokes the assignment, which commits what is done (see on_revoke).
-                    consumer.close()
+                    offsets.final_commit(deadline)
                 except (KafkaException, RuntimeError) as exc:
-                    self.log(LogLevel.WARNING, "consumer did not close cleanly", error=exc)
-                finally:
-                    ctx.consumer = None
-            left = self._letters.close(self.settings.tracker.dlq_flush_timeout)
-            if left:
-                self.log(
-                    LogLevel.ERROR,
-                    "dead letters not acknowledged at shutdown; their orders were not "
-                    "committed and will be consumed again",
-                    count=left,
-                )
-            if consumer is None:
-                return  # never started: the error says it all
-            stats = self.snapshot()
-            self.log(
-                LogLevel.INFO,
-                "tracker stopped",
-                received=stats.received,
-                valid=stats.valid,
-                dead_lettered=stats.dead_lettered_total,
-                retries=stats.retries,
+                    self.log(LogLevel.WARNING, "final commit failed", error=str(exc))
+                self._lag = lag_by_partition(consumer, ctx.topic, ctx.parts)
+            left = self._letters.close(
+                min(self.settings.tracker.dlq_flush_timeout, max(0.0, deadline - time.monotonic()))
             )
+            with contextlib.suppress(OSError):
+                offsets.flush()  # audit lines of the letters acknowledged just now
+            result = self._result(error, left)
+            if consumer is not None:
+                offsets.closing = True
+                self._close_consumer(consumer, deadline)
+                ctx.consumer = None
+                self._log_stopped(result)
         finally:
             self._close_files()
+        self.emit_stats(result.stats)
+        return result
+
+    def _result(self, error: ServiceError | None, unsent_letters: int) -> TrackerResult:
+        ctx = self._ctx
+        offsets = self._offsets
+        pending = ctx.parts.pending_dead_letters()
+        counters = ctx.counters
+        stats = self.snapshot()
+        resume_at = {}
+        for part in ctx.parts:
+            end = part.done_upto
+            if part.backlog:
+                end = record_offset(part.backlog[-1]) + 1
+            elif part.retry is not None and end is None:
+                end = record_offset(part.retry.msg) + 1
+            confirmed = offsets.committed.get(part.number)
+            if end is not None and (confirmed is None or confirmed < end):
+                resume_at[part.number] = confirmed if confirmed is not None else -1
+        return TrackerResult(
+            stats=stats,
+            committed=dict(offsets.committed),
+            error=None if error is None else str(error),
+            uncommitted=dict(offsets.uncommitted),
+            resume_at={n: o for n, o in resume_at.items() if o >= 0} or {},
+            pending_dead_letters=max(pending, unsent_letters),
+            left_for_next_run=stats.in_flight + counters.released + counters.unaudited,
+        )
+
+    def _close_consumer(self, consumer: Any, deadline: float) -> None:
+        """Close the consumer; a broker that does not answer may not hold the stop up."""
+
+        def close() -> None:
+            try:
+                consumer.close()
+            except (KafkaException, RuntimeError) as exc:
+                self.log(LogLevel.WARNING, "consumer did not close cleanly", error=exc)
+
+        closer = threading.Thread(target=close, name="tracker-consumer-close", daemon=True)
+        closer.start()
+        closer.join(max(CLOSE_GRACE, deadline - time.monotonic()))
+        if closer.is_alive():
+            self.log(
+                LogLevel.WARNING,
+                "the consumer did not close in time; leaving it behind "
+                "(the broker drops the member when its session expires)",
+            )
+
+    def _log_stopped(self, result: TrackerResult) -> None:
+        stats = result.stats
+        clean = result.clean and result.error is None
+        self.log(
+            LogLevel.INFO if clean else LogLevel.WARNING,
+            "tracker stopped" if clean else "tracker stopped, not cleanly",
+            received=stats.received,
+            valid=stats.valid,
+            dead_lettered=stats.dead_lettered_total,
+            retries=stats.retries,
+            left_for_next_run=result.left_for_next_run,
+            resume_at=result.resume_at or None,
+            uncommitted=result.uncommitted or None,
+            pending_dead_letters=result.pending_dead_letters,
+        )
 
     def _close_files(self) -> None:
         for writer in (self._ctx.audit, self._tlog):
@@ -294,6 +379,9 @@ class TrackerService(Service[TrackerStats]):
         next_stats = now + stats_interval
         next_metrics = now + metrics_interval
         next_lag = now + LAG_INTERVAL
+        commit_interval = self.settings.tracker.commit_interval
+        next_commit = now + commit_interval
+        handled_at_commit = 0
         while not self.stop_requested:
             if self._fatal is not None:
                 raise self._fatal_error(f"fatal Kafka error: {self._fatal.str()}")
@@ -312,7 +400,14 @@ class TrackerService(Service[TrackerStats]):
                 processor.run_retries(now)
             if letters.resends:
                 letters.run_resends(now)
-            self._offsets.checkpoint()
+            counters = ctx.counters
+            handled = counters.valid + counters.dead_lettered_total + counters.released
+            if now >= next_commit or handled - handled_at_commit >= COMMIT_EVERY:
+                self._offsets.checkpoint()
+                if self._offsets.audit_error is not None:
+                    raise self._offsets.audit_error
+                next_commit = now + commit_interval
+                handled_at_commit = handled
             if now >= next_lag:
                 self._lag = lag_by_partition(consumer, ctx.topic, ctx.parts)
                 next_lag = now + LAG_INTERVAL

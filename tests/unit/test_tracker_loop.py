@@ -55,6 +55,8 @@ class FakeConsumer:
         self.callbacks: dict[str, Callable] = {}
         self.assigned = False
         self.closed = False
+        self.on_commit: Callable | None = None
+        self.commit_results: list[list[TopicPartition]] = []
 
     # subscription and rebalance
     def subscribe(self, topics, on_assign, on_revoke, on_lost) -> None:
@@ -64,6 +66,7 @@ class FakeConsumer:
         self.callbacks["revoke"](self, [TopicPartition(TOPIC, n) for n in numbers])
 
     def consume(self, num_messages: int, timeout: float) -> list[Message]:
+        self._serve_commits()
         if not self.assigned:
             self.assigned = True
             self.callbacks["assign"](self, [TopicPartition(TOPIC, p) for p in self.partitions])
@@ -98,6 +101,20 @@ class FakeConsumer:
         for tp in offsets:
             self.commits[tp.partition] = tp.offset
             self.events.append(("commit", tp.partition, tp.offset))
+        if asynchronous and self.on_commit is not None:
+            self.commit_results.append(offsets)
+
+    def poll(self, timeout: float) -> None:
+        self._serve_commits()
+
+    def _serve_commits(self) -> None:
+        # Like librdkafka: commit results come back from a later poll or consume.
+        results, self.commit_results = self.commit_results, []
+        for offsets in results:
+            self.on_commit(None, offsets)  # type: ignore[misc]
+
+    def assignment(self) -> list[TopicPartition]:
+        return [TopicPartition(TOPIC, p) for p in self.partitions]
 
     def close(self) -> None:
         self.revoke(list(self.partitions))
@@ -167,7 +184,12 @@ class Harness:
         self.events: list = []
         self.consumer = FakeConsumer(partitions, self.events)
         self.dlq = FakeDeadLetters(self.events, dlq_failures)
-        monkeypatch.setattr(tracker_module, "make_consumer", lambda *a, **k: self.consumer)
+
+        def make_consumer(*args: Any, on_commit: Callable | None = None, **kwargs: Any):
+            self.consumer.on_commit = on_commit
+            return self.consumer
+
+        monkeypatch.setattr(tracker_module, "make_consumer", make_consumer)
         monkeypatch.setattr(tracker_module, "ensure_topics", lambda *a, **k: [])
         monkeypatch.setattr(tracker_module, "DeadLetterProducer", self.dlq)
         overrides = {
