@@ -7,6 +7,11 @@ unique per running tracker and stable across its restarts, so by default it is d
 from the host and the log folder (the audit trail belongs to one tracker). A second tracker
 started on the same log folder fences the first, which stops with a fatal error.
 
+A static member does not leave the group when it stops (the broker keeps its partitions
+for it until its session expires), so the session is shortened to `STATIC_SESSION_TIMEOUT_MS`
+(librdkafka's default is 45 s): a restart within it resumes at once, a tracker stopped for
+good hands its partitions to the others after it.
+
 Cooperative rebalancing (`cooperative-sticky`) moves only the partitions that change
 owner, so a member joining or leaving does not stop the others.
 
@@ -24,6 +29,9 @@ import socket
 from typing import Any
 
 from orderdesk.config import Settings
+
+#: Session of a static member: how long a stopped tracker's partitions wait for it.
+STATIC_SESSION_TIMEOUT_MS = 10_000
 
 
 def instance_id(settings: Settings) -> str | None:
@@ -43,6 +51,8 @@ def membership_config(settings: Settings, instance: str | None) -> dict[str, Any
     conf: dict[str, Any] = {}
     if instance and "group.instance.id" not in props:
         conf["group.instance.id"] = instance
+        if "session.timeout.ms" not in props:
+            conf["session.timeout.ms"] = STATIC_SESSION_TIMEOUT_MS
     if str(props.get("group.protocol", "classic")).lower() == "classic":
         conf.setdefault("partition.assignment.strategy", "cooperative-sticky")
         if "partition.assignment.strategy" in props:

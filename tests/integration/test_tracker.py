@@ -339,20 +339,16 @@ def test_log_files_go_to_the_log_dir_and_rotate(kafka_bootstrap, topic_factory, 
         log_dir,
         log_max_bytes=64 * 1024,
         log_backups=2,
-        audit_retention_bytes=3 * 64 * 1024,
+        audit_retention_bytes=2 * 64 * 1024,
     )
     logs = []
 
     run_drained(TrackerService(settings, on_log=logs.append))
 
     names = sorted(p.name for p in log_dir.iterdir())
-    audit_files = [n for n in names if n.startswith("tracker.events")]
-    assert names == [*audit_files, "tracker.log"]
-    assert audit_files[:3] == ["tracker.events", "tracker.events.1", "tracker.events.2"]
+    assert names == ["tracker.events", "tracker.events.1", "tracker.events.2", "tracker.log"]
     assert all(p.stat().st_size <= 64 * 1024 for p in log_dir.iterdir())
-    # Retention (applied at each rotation): its total size and the file being written at
-    # most are kept, and each removal says so.
-    assert sum((log_dir / n).stat().st_size for n in audit_files) <= 4 * 64 * 1024
+    # Retention (applied at each rotation) removed the older files, and said so.
     removed = [e for e in logs if e.message.startswith("audit retention removed")]
     assert removed and all(e.level is LogLevel.WARNING for e in removed)
     assert "audit retention removed" in (log_dir / "tracker.log").read_text()
