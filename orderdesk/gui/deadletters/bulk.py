@@ -19,6 +19,7 @@ from orderdesk.config import Settings
 from orderdesk.deadletters.ledger import ReplayLedger
 from orderdesk.deadletters.republish import ReplayRequest, ReplaySummary
 from orderdesk.domain.text import plural
+from orderdesk.gui.deadletters.plan import BulkPlan
 from orderdesk.gui.deadletters.workers import STOP_WAIT_MS, RepublishWorker
 from orderdesk.gui.widgets.threads import WorkerThread
 
@@ -183,3 +184,68 @@ def ask_republish(
     box.setDefaultButton(QMessageBox.StandardButton.No)
     accepted = box.exec() == QMessageBox.StandardButton.Yes
     return accepted, bool(again is not None and again.isChecked())
+
+
+def _groups(groups: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{name} ({count:,})" for name, count in groups)
+
+
+def plan_text(plan: BulkPlan) -> str:
+    """The confirmation's account of a plan, one line per group."""
+    lines = [f"{plural(len(plan.valid), 'valid order')}."]
+    if plan.invalid:
+        lines.append(
+            f"{plural(len(plan.invalid), 'payload')} still not a valid order: "
+            f"{_groups(plan.invalid_groups())}."
+        )
+    if plan.refused:
+        lines.append(
+            f"{plural(len(plan.refused), 'dead letter')} refused by the guards: "
+            f"{_groups(plan.refused_groups())}."
+        )
+    return "\n".join(lines)
+
+
+class BulkConfirmation(QMessageBox):
+    """Asks before a bulk republish: what is valid, still invalid and refused, and which
+    to send. `choice()` is (requests, again) once accepted, else None."""
+
+    def __init__(self, parent: QWidget, plans: tuple[BulkPlan, BulkPlan], targets: list[str]):
+        super().__init__(parent)
+        self.plans = plans
+        self.setIcon(QMessageBox.Icon.Question)
+        self.setWindowTitle("Republish dead letters")
+        first = plans[0]
+        self.setText(
+            f"Republish {plural(first.total, 'selected dead letter')} to {', '.join(targets)}?"
+        )
+        self.again: QCheckBox | None = None
+        if first.refused_for_earlier_replay:
+            self.again = QCheckBox("Republish those republished before again", self)
+            self.again.toggled.connect(self._update)
+            self.setCheckBox(self.again)
+        self.valid_button = self.addButton("", QMessageBox.ButtonRole.AcceptRole)
+        self.all_button = self.addButton("", QMessageBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.addButton(QMessageBox.StandardButton.Cancel)
+        self._update()
+
+    def plan(self) -> BulkPlan:
+        return self.plans[1] if self.again is not None and self.again.isChecked() else self.plans[0]
+
+    def _update(self, *_args: object) -> None:
+        plan = self.plan()
+        self.setInformativeText(plan_text(plan))
+        self.valid_button.setText(f"Republish the {plural(len(plan.valid), 'valid one')}")
+        self.valid_button.setEnabled(bool(plan.valid))
+        self.all_button.setText(f"Also the invalid ones ({len(plan.valid) + len(plan.invalid):,})")
+        self.all_button.setVisible(bool(plan.invalid))
+        self.setDefaultButton(self.valid_button if plan.valid else self.cancel_button)
+
+    def choice(self) -> tuple[list[ReplayRequest], bool] | None:
+        clicked = self.clickedButton()
+        plan = self.plan()
+        if clicked is self.valid_button and plan.valid:
+            return plan.requests(include_invalid=False), plan.again
+        if clicked is self.all_button:
+            return plan.requests(include_invalid=True), plan.again
+        return None

@@ -28,12 +28,18 @@ from PySide6.QtWidgets import (
 from orderdesk.config import Settings
 from orderdesk.deadletters.entries import DeadLetterEntry
 from orderdesk.deadletters.ledger import ReplayLedger
-from orderdesk.deadletters.republish import ReplayRequest, ReplaySummary
+from orderdesk.deadletters.republish import ReplayRequest, ReplaySummary, Republisher
 from orderdesk.domain import FailureReason
 from orderdesk.domain.text import pretty_json
-from orderdesk.gui.deadletters.bulk import RepublishBar, RepublishJob, ask_republish
+from orderdesk.gui.deadletters.bulk import (
+    BulkConfirmation,
+    RepublishBar,
+    RepublishJob,
+    ask_republish,
+)
 from orderdesk.gui.deadletters.details import TAB_EDIT, DeadLetterDetails
 from orderdesk.gui.deadletters.model import DeadLetterFilterModel, DeadLetterTableModel, EntryRole
+from orderdesk.gui.deadletters.plan import BulkPlan, plan_bulk
 from orderdesk.gui.deadletters.reading import TopicFollower
 from orderdesk.gui.deadletters.reasons import ReasonTabs
 from orderdesk.gui.deadletters.table import dead_letter_table
@@ -326,12 +332,31 @@ class DeadLetterInbox(QWidget):
         return ask_republish(self, count, targets, already, problems)
 
     def republish_selected(self) -> bool:
-        """Republish the selected entries as they are; True when the work was started."""
+        """Check the selected entries, ask, and republish what the user chose; True when
+        the work was started."""
         entries = self.selected_entries()
-        if not entries:
+        if not entries or self.job.busy:
             return False
         requests = [ReplayRequest(e) for e in entries]
-        return self._confirm_and_start(requests, again=False)
+        guards = Republisher(self.settings, self.ledger)
+        plans = (
+            plan_bulk(requests, guards.refusal, again=False),
+            plan_bulk(requests, guards.refusal, again=True),
+        )
+        targets = sorted({r.topic or "?" for r in requests})
+        choice = self.confirm_bulk(plans, targets)
+        if choice is None:
+            return False
+        chosen, again = choice
+        return self._start(chosen, again)
+
+    def confirm_bulk(
+        self, plans: tuple[BulkPlan, BulkPlan], targets: list[str]
+    ) -> tuple[list[ReplayRequest], bool] | None:
+        """Ask before a bulk republish (plans without and with `again`): (requests, again)."""
+        box = BulkConfirmation(self, plans, targets)
+        box.exec()
+        return box.choice()
 
     def republish_current(self) -> bool:
         """Republish the current entry with the edited payload and target topic."""
@@ -362,7 +387,11 @@ class DeadLetterInbox(QWidget):
         )
         if not ok:
             return False
-        self.job.start(self.settings, self.ledger, requests, again or include_again)
+        return self._start(requests, again or include_again)
+
+    def _start(self, requests: list[ReplayRequest], again: bool) -> bool:
+        if not requests or not self.job.start(self.settings, self.ledger, requests, again):
+            return False
         self.bar.started(len(requests))
         self._update_selection_state()
         return True
