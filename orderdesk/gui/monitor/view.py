@@ -19,7 +19,6 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -46,8 +45,8 @@ from orderdesk.monitor.cluster import (
 )
 from orderdesk.monitor.logfolder import FolderUpdate
 
-#: Seconds of history on the plots.
-WINDOW_SECONDS = 300.0
+#: Spans of the time axis (seconds): it grows with the history, up to the last one.
+SPANS = (60.0, 120.0, 300.0)
 #: Okabe-Ito: told apart with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 RATE_CURVES = (
@@ -56,6 +55,7 @@ RATE_CURVES = (
     ("dead", "dead-lettered/s", DEAD_RATE, "#D55E00"),
 )
 MEMBER_COLUMNS = ("Client id", "Host", "Partitions", "Instance id", "Member id")
+NO_FOLDER = "none (File → Watch log folder… follows a tracker's folder)"
 #: Event types counted for a followed folder, in the order of an order's life.
 FOLDER_EVENTS = tuple(e.value for e in AuditEvent)
 
@@ -108,7 +108,9 @@ class PipelineView(QWidget):
 
         self.source = QLabel()
         self.source.setTextFormat(Qt.TextFormat.RichText)
-        self.source.setWordWrap(True)
+        # One line, no word wrap: a wrapped label would make the scroll area around the tab
+        # size it by its preferred height (heightForWidth) and scroll for nothing.
+        self.source.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status = QLabel("waiting for the first reading…")
         self.status.setStyleSheet("color: #666;")
 
@@ -140,7 +142,10 @@ class PipelineView(QWidget):
             size="10pt",
         )
         self.success_plot = self._plot(1, "Success: committed orders not dead-lettered", "%")
-        self.success_plot.setYRange(0, 100, padding=0.05)
+        # A little room above 100 and below 0, so that both keep their labels.
+        self.success_plot.disableAutoRange(axis="y")
+        self.success_plot.setYRange(-8, 108, padding=0)
+        self.success_plot.getAxis("left").setTicks([[(v, str(v)) for v in (0, 50, 100)]])
         self.lag_plot = self._plot(2, "Lag per partition", "orders")
         self.lag_plot.setLabel("bottom", "seconds ago")
         self.curves = {key: self._curve(self.rate_plot, color) for key, _, _, color in RATE_CURVES}
@@ -154,27 +159,30 @@ class PipelineView(QWidget):
             QHeaderView.ResizeMode.ResizeToContents
         )
         self.members.horizontalHeader().setStretchLastSection(True)
+        self.members.setWordWrap(False)
+        self.members.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.members.setMinimumWidth(300)
+        self.members.setMinimumHeight(90)
         members_box = QGroupBox("Members of the tracker group")
         QVBoxLayout(members_box).addWidget(self.members)
+        self._span = SPANS[0]
 
         self.folder_box = self._folder_box()
 
-        side = QVBoxLayout()
-        side.addWidget(members_box, 1)
-        side.addWidget(self.folder_box)
         body = QHBoxLayout()
-        body.addWidget(self.plots, 3)
-        body.addLayout(side, 2)
+        body.addWidget(self.plots, 5)
+        body.addWidget(members_box, 3)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
         outer.addWidget(self.source)
         outer.addLayout(kpi_row)
         outer.addLayout(body, 1)
+        outer.addWidget(self.folder_box)
         outer.addWidget(self.status)
         # Below this the scroll area around the tab scrolls instead of squeezing the plots.
-        self.setMinimumSize(760, 520)
+        self.plots.setMinimumHeight(180)
+        self.setMinimumWidth(720)
         self.set_settings(settings)
 
     # -- construction ------------------------------------------------------------------
@@ -187,7 +195,7 @@ class PipelineView(QWidget):
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.setMenuEnabled(False)
-        plot.setXRange(-WINDOW_SECONDS, 0, padding=0)
+        plot.setXRange(-SPANS[0], 0, padding=0)
         plot.enableAutoRange(axis="y")
         plot.getAxis("left").setWidth(60)
         if row < 2:
@@ -201,33 +209,32 @@ class PipelineView(QWidget):
         return curve
 
     def _folder_box(self) -> QGroupBox:
+        """One row: the followed folder, its counts by event type, and the buttons."""
         box = QGroupBox("Followed log folder")
-        self.folder_label = QLabel("none: File → Watch log folder… follows a tracker's folder")
-        self.folder_label.setWordWrap(True)
+        self.folder_label = QLabel(NO_FOLDER)
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.watch_button = QPushButton("Watch log folder…")
         self.watch_button.clicked.connect(self.watch_requested)
         self.unwatch_button = QPushButton("Stop watching")
         self.unwatch_button.clicked.connect(self.unwatch_requested)
         self.unwatch_button.setEnabled(False)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.watch_button)
-        buttons.addWidget(self.unwatch_button)
-        buttons.addStretch(1)
-        grid = QGridLayout()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(8, 2, 8, 4)
+        row.addWidget(self.folder_label, 1)
         self.event_counts: dict[str, QLabel] = {}
-        for i, name in enumerate(FOLDER_EVENTS):
-            grid.addWidget(QLabel(name), i, 0)
+        for name in FOLDER_EVENTS:
+            title = QLabel(name.split(".", 1)[1].replace("_", "-") + ":")
+            title.setStyleSheet("color: #555;")
+            title.setToolTip(f"{name} lines in the folder's tracker.events")
             label = QLabel("—")
-            label.setAlignment(Qt.AlignmentFlag.AlignRight)
             label.setObjectName(name)
+            label.setMinimumWidth(40)
             self.event_counts[name] = label
-            grid.addWidget(label, i, 1)
-        layout = QVBoxLayout(box)
-        layout.addWidget(self.folder_label)
-        layout.addLayout(buttons)
-        layout.addLayout(grid)
-        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+            row.addWidget(title)
+            row.addWidget(label)
+        row.addWidget(self.watch_button)
+        row.addWidget(self.unwatch_button)
         return box
 
     # -- data in -----------------------------------------------------------------------
@@ -241,11 +248,14 @@ class PipelineView(QWidget):
             self.lag_plot.removeItem(curve)
         self._lag_curves.clear()
         self.source.setText(
-            "<b>Cluster view</b>, read from the brokers at "
-            f"<b>{settings.kafka.bootstrap_servers}</b>: group <b>{settings.tracker.group}</b> "
-            f"on <b>{settings.topics.orders}</b>, dead letters on "
-            f"<b>{settings.topics.dlq}</b>. Every tracker of the group shows here, wherever "
-            "it runs (this window's own services are on the Dashboard tab)."
+            "<b>Cluster view</b>, every tracker of the group wherever it runs: group "
+            f"<b>{settings.tracker.group}</b> on <b>{settings.topics.orders}</b>, dead letters "
+            f"on <b>{settings.topics.dlq}</b>, at <b>{settings.kafka.bootstrap_servers}</b>"
+        )
+        self.source.setToolTip(
+            "Read from the brokers with the admin API (end offsets, the group's committed "
+            "offsets and members); joins no group and commits nothing. The services this "
+            "window runs are on the Dashboard tab."
         )
 
     def add_sample(self, sample: ClusterSample) -> None:
@@ -272,12 +282,13 @@ class PipelineView(QWidget):
     def set_folder(self, folder: Path | None) -> None:
         self.unwatch_button.setEnabled(folder is not None)
         if folder is None:
-            self.folder_label.setText("none: File → Watch log folder… follows a tracker's folder")
+            self.folder_label.setText(NO_FOLDER)
             for label in self.event_counts.values():
                 label.setText("—")
         else:
-            self.folder_label.setText(
-                f"<b>{folder}</b><br>live log in the log panel, audit trail in the Audit tab"
+            self.folder_label.setText(f"<b>{folder}</b>")
+            self.folder_label.setToolTip(
+                f"{folder}: its live log is in the log panel, its audit trail in the Audit tab"
             )
 
     # -- painting ----------------------------------------------------------------------
@@ -305,6 +316,7 @@ class PipelineView(QWidget):
         if not data.shape[1]:
             return
         x = data[T] - (time.monotonic() - self.series.t0)
+        self._fit_span(-float(x[0]))
         for key, _, channel, _ in RATE_CURVES:
             self.curves[key].setData(x, data[channel])
         self.curves["success"].setData(x, data[SUCCESS])
@@ -317,6 +329,14 @@ class PipelineView(QWidget):
                 self._lag_curves[partition] = curve
                 self._title_lag()
             curve.setData(lag_x, np.asarray(values))
+
+    def _fit_span(self, history: float) -> None:
+        """Widen the time axis as history accumulates: no empty plot left of the data."""
+        span = next((s for s in SPANS if s >= history), SPANS[-1])
+        if span != self._span:
+            self._span = span
+            for plot in (self.rate_plot, self.success_plot, self.lag_plot):
+                plot.setXRange(-span, 0, padding=0)
 
     def _title_lag(self) -> None:
         parts = sorted(self._lag_curves)
