@@ -49,7 +49,7 @@ def test_each_tracker_replica_gets_its_own_id_and_log_folder():
         environ = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
         environ.update(tracker["environment"])
         settings = load_settings(environ={k: str(v) for k, v in environ.items()})
-        instance = settings.kafka.consumer_properties["group.instance.id"]
+        instance = settings.tracker.instance_id
         assert hostname in instance and hostname in settings.kafka.client_id
         assert settings.log_dir == Path("/data/logs") / hostname
         assert settings.metrics.port == 9464
