@@ -24,6 +24,7 @@ from orderdesk.deadletters.ledger import ReplayLedger
 from orderdesk.deadletters.reader import DeadLetterReader
 from orderdesk.deadletters.republish import ReplayRequest, ReplayResult, Republisher
 from orderdesk.gui.widgets.feed import Feed
+from orderdesk.kafka.errors import error_text
 
 #: Longest wait, in milliseconds, for a thread to return after a stop request.
 STOP_WAIT_MS = 15_000
@@ -78,7 +79,7 @@ class ReaderWorker(QObject):
         try:
             self.reader.run(follow=True)
         except Exception as exc:  # reported to the user; the thread must end cleanly
-            self.failed.emit(str(exc) or traceback.format_exc(limit=1))
+            self.failed.emit(error_text(exc) or traceback.format_exc(limit=1))
         finally:
             self.finished.emit()
 
@@ -135,7 +136,7 @@ class RepublishWorker(QObject):
                 self.requests, self.again, self._on_progress, self._cancel
             )
         except Exception as exc:  # reported to the user; the thread must end cleanly
-            self.failed.emit(str(exc))
+            self.failed.emit(error_text(exc))
             return
         finally:
             republisher.close()

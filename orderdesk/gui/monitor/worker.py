@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from orderdesk.config import Settings
+from orderdesk.kafka.errors import error_text
 from orderdesk.monitor.cluster import REFRESH_INTERVAL, ClusterReader, ClusterSample
 from orderdesk.monitor.logfolder import LogFolder
 
@@ -82,7 +83,7 @@ class PipelineWorker(QObject):
         try:
             return reader.sample()
         except Exception as exc:  # never let the thread die: the tab shows what went wrong
-            return ClusterSample(at=time.monotonic(), wall=time.time(), error=str(exc))
+            return ClusterSample(at=time.monotonic(), wall=time.time(), error=error_text(exc))
 
     def _poll_folder(self) -> None:
         path = self._folder_path

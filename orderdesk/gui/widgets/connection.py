@@ -30,12 +30,13 @@ class ProbeWorker(QObject):
     @Slot()
     def run(self) -> None:
         from orderdesk.kafka.clients import describe_cluster
+        from orderdesk.kafka.errors import error_text
 
         servers = self._kafka.bootstrap_servers
         try:
             info = describe_cluster(self._kafka, timeout=self._timeout)
         except Exception as exc:  # any failure means "not connected", shown with its reason
-            self.finished.emit(servers, None, str(exc))
+            self.finished.emit(servers, None, error_text(exc))
         else:
             self.finished.emit(servers, info, "")
 
