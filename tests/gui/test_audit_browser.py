@@ -249,3 +249,70 @@ def test_a_dropped_file_is_opened(qtbot: QtBot, browser: AuditBrowser, tmp_path:
     qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=WAIT_MS)
     assert browser.path == other
     assert column(browser.model, COL_ORDER) == ids
+
+
+def _at_end(browser: AuditBrowser) -> bool:
+    bar = browser.view.verticalScrollBar()
+    return bar.maximum() > 0 and bar.value() == bar.maximum()
+
+
+def test_follow_keeps_the_newest_line_in_view_until_the_user_scrolls_up(
+    qtbot: QtBot, browser: AuditBrowser, trail: tuple[Path, list[str]]
+) -> None:
+    path, _ = trail
+    assert browser.follow_box.isChecked()
+    qtbot.waitUntil(lambda: _at_end(browser), timeout=WAIT_MS)
+    before = browser.model.rowCount()
+    new_ids = write_audit(path, 3, seed=91, start=1000)
+    qtbot.waitUntil(lambda: browser.model.rowCount() > before and _at_end(browser),
+                    timeout=WAIT_MS)  # fmt: skip
+    last = browser.model.rowCount() - 1
+    bottom = browser.view.viewport().height() - 2
+    assert browser.view.rowAt(bottom) in (last, -1)  # the last row is on screen
+    assert column(browser.model, COL_ORDER)[-1] == new_ids[-1]
+    # Scrolled up: new lines arrive, the view stays where the user put it.
+    browser.view.verticalScrollBar().setValue(0)
+    grown = browser.model.rowCount()
+    write_audit(path, 2, seed=92, start=2000)
+    qtbot.waitUntil(lambda: browser.model.rowCount() > grown, timeout=WAIT_MS)
+    assert browser.view.verticalScrollBar().value() == 0
+    # Back at the end: following again.
+    bar = browser.view.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    grown = browser.model.rowCount()
+    write_audit(path, 2, seed=93, start=3000)
+    qtbot.waitUntil(lambda: browser.model.rowCount() > grown and _at_end(browser),
+                    timeout=WAIT_MS)  # fmt: skip
+
+
+def test_opening_another_file_clears_the_filter(
+    qtbot: QtBot, browser: AuditBrowser, tmp_path: Path
+) -> None:
+    browser.order_edit.setText("no-such-order")
+    browser.apply_filter()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 0, timeout=WAIT_MS)
+    other = tmp_path / "other.events"
+    write_audit(other, 4, seed=21)
+    browser.open_file(other)
+    assert browser.order_edit.text() == ""
+    assert browser.model.audit_filter.is_empty()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 6 and not browser.is_indexing(),
+                    timeout=WAIT_MS)  # fmt: skip
+
+
+def test_a_binary_file_is_not_an_audit_trail(
+    qtbot: QtBot, browser: AuditBrowser, tmp_path: Path
+) -> None:
+    binary = tmp_path / "picture.png"
+    binary.write_bytes(bytes(range(256)) * 400)  # 400 "lines", none of them JSON
+    browser.open_file(binary)
+    qtbot.waitUntil(lambda: "not an audit trail" in browser.count_label.text(), timeout=WAIT_MS)
+    assert browser.model.rowCount() == 0
+    assert "is not an audit trail" in browser.summary.text()
+    assert not browser.is_indexing() and not browser.follow_timer.isActive()
+    # A real one afterwards opens as usual.
+    good = tmp_path / "good.events"
+    write_audit(good, 2, seed=5)
+    browser.open_file(good)
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 3, timeout=WAIT_MS)
+    assert "not an audit trail" not in browser.count_label.text()

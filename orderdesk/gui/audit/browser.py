@@ -10,6 +10,7 @@ rewritten file is indexed again from its start.
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from orderdesk.audit.index import AuditFilter, AuditIndex, AuditRow, FileChange
+from orderdesk.audit.index import CODE_MALFORMED, AuditFilter, AuditIndex, AuditRow, FileChange
 from orderdesk.config import Settings
 from orderdesk.gui.audit.detail import AuditDetail
 from orderdesk.gui.audit.filters import AuditFilterBar
@@ -46,6 +47,8 @@ _INLINE_BYTES = 4 * 1024 * 1024
 _FILTER_DELAY_MS = 250
 _DRAIN_INTERVAL_MS = 15
 _DRAIN_BUDGET_S = 0.02  # GUI time per pull of indexed blocks
+#: Lines that must all be malformed before a file is taken for something else.
+NOT_AUDIT_LINES = 20
 #: Longest wait for a cancelled scan: it stops after the block in hand (milliseconds).
 _SCAN_STOP_MS = 10_000
 
@@ -67,6 +70,8 @@ class AuditBrowser(QWidget):
         self._scan: WorkerThread | None = None
         self._status = ""
         self._shut_down = False
+        #: The file shown is not an audit trail (none of its lines is an audit entry).
+        self._not_audit = False
 
         self._drain_timer = QTimer(self)
         self._drain_timer.setInterval(_DRAIN_INTERVAL_MS)
@@ -133,7 +138,7 @@ class AuditBrowser(QWidget):
         self.until_box, self.until_edit = self.filters.until_box, self.filters.until_edit
         self.clear_button = self.filters.clear_button
 
-        self.table = AuditTable(self.model, self.follow_box.isChecked, self.is_indexing)
+        self.table = AuditTable(self.model, self.follow_box.isChecked)
         self.view = self.table.view
         self.view.selectionModel().currentRowChanged.connect(self._show_current)
         self.table.selection_restored.connect(self._selection_restored)
@@ -181,8 +186,14 @@ class AuditBrowser(QWidget):
             self.open_file(Path(name))
 
     def open_file(self, path: Path) -> None:
-        """Show `path` (it may not exist yet: following waits for it)."""
+        """Show `path` (it may not exist yet: following waits for it).
+
+        The filter of the file shown before does not carry over to another file.
+        """
         self._stop_scan()
+        if self.index is not None and Path(path) != self.index.path:
+            self.filters.clear()
+        self._not_audit = False
         self.index = AuditIndex(Path(path))
         self.path_label.setText(str(path))
         self.path_label.setToolTip(str(path))
@@ -206,7 +217,8 @@ class AuditBrowser(QWidget):
         if self.follow_box.isChecked() != on:
             self.follow_box.setChecked(on)  # re-enters through toggled
             return
-        if on and self.index is not None and not self._shut_down:
+        self.table.follow(on)
+        if on and self.index is not None and not self._shut_down and not self._not_audit:
             self.follow_timer.start()
             self.poll_file()
         else:
@@ -214,7 +226,7 @@ class AuditBrowser(QWidget):
 
     def poll_file(self) -> None:
         """Check the file once: index what was added, start over if it was replaced."""
-        if self.index is None or self._scan is not None or self._shut_down:
+        if self.index is None or self._scan is not None or self._shut_down or self._not_audit:
             return
         change = self.index.check()
         if change is FileChange.MISSING:
@@ -292,10 +304,14 @@ class AuditBrowser(QWidget):
                 break
             grew |= bool(self.index.append(items[0]))
         if grew:
+            if self._refuse_if_not_audit(finished=end is not None):
+                return
             self.model.sync()
             self._update_times()
         size = self.index.file_size() or 1
         self.progress.setValue(int(1000 * min(1.0, self.index.indexed_size / size)))
+        if end is not None and self._refuse_if_not_audit(finished=True):
+            return
         if end is not None:
             self._scan = None
             self._drain_timer.stop()
@@ -307,6 +323,28 @@ class AuditBrowser(QWidget):
                 self.poll_file()  # what was written while indexing, or a rotation meanwhile
             return
         self._update_counts()
+
+    def _refuse_if_not_audit(self, finished: bool) -> bool:
+        """Stop at a file none of whose lines is an audit entry (a binary file, another
+        log): say so, instead of listing every line as malformed."""
+        index = self.index
+        if index is None or self._not_audit or not index.line_count:
+            return self._not_audit
+        if not finished and index.line_count < NOT_AUDIT_LINES:
+            return False
+        if bool((index.codes[:NOT_AUDIT_LINES] != CODE_MALFORMED).any()):
+            return False
+        self._not_audit = True
+        self._stop_scan()
+        self.follow_timer.stop()
+        self.model.set_index(None)
+        self._status = "not an audit trail: none of its first lines is an audit entry"
+        self.detail.summary.setText(
+            f"<b>{html.escape(index.path.name)} is not an audit trail.</b> An audit trail "
+            "(tracker.events) has one JSON audit entry per line; open another file."
+        )
+        self._update_counts()
+        return True
 
     def shutdown(self) -> None:
         """Stop indexing and following; the host calls it before the widget goes away."""

@@ -21,7 +21,8 @@ from orderdesk.gui.audit.model import (
 
 class AuditTable(QObject):
     """A `QTableView` over an `AuditModel` that keeps the newest line in view while
-    following, and the selected line selected across a model reset (a new filter).
+    following, like `tail -f`, until the user scrolls up (and again once they scroll back
+    to the end); and the selected line selected across a model reset (a new filter).
 
     Signals:
         selection_restored(bool): after a reset, whether the selected line is still shown.
@@ -33,13 +34,12 @@ class AuditTable(QObject):
         self,
         model: AuditModel,
         following: Callable[[], bool],
-        indexing: Callable[[], bool],
     ) -> None:
         super().__init__(model)
         self.model = model
         self._following = following
-        self._indexing = indexing
-        self._at_tail = False
+        #: Whether the view sticks to the newest line (following, and not scrolled up).
+        self.pinned = following()
         self._selected_line: int | None = None
         self.view = view = QTableView()
         view.setModel(model)
@@ -74,18 +74,27 @@ class AuditTable(QObject):
             width = max(fm.horizontalAdvance(sample), head_fm.horizontalAdvance(title))
             view.setColumnWidth(col, width + 16)
 
-        model.rowsAboutToBeInserted.connect(self._remember_tail)
-        model.rowsInserted.connect(self._keep_tail)
+        bar = view.verticalScrollBar()
+        bar.rangeChanged.connect(self._range_changed)
+        bar.valueChanged.connect(self._scrolled)
         model.modelAboutToBeReset.connect(self._remember_selection)
         model.modelReset.connect(self._restore_selection)
 
-    def _remember_tail(self, *_: object) -> None:
-        bar = self.view.verticalScrollBar()
-        self._at_tail = bar.value() >= bar.maximum() and self.model.rowCount() > 0
-
-    def _keep_tail(self, *_: object) -> None:
-        if self._at_tail and self._following() and not self._indexing():
+    def follow(self, on: bool) -> None:
+        """Following switched on (stick to the end at once) or off."""
+        self.pinned = on
+        if on:
             self.view.scrollToBottom()
+
+    def _range_changed(self, _low: int, high: int) -> None:
+        # More rows (or a taller view): the end moved; a pinned view goes with it.
+        if self.pinned and self._following():
+            self.view.verticalScrollBar().setValue(high)
+
+    def _scrolled(self, value: int) -> None:
+        # The user scrolling up unpins the view; scrolling back to the end pins it again.
+        if self._following():
+            self.pinned = value >= self.view.verticalScrollBar().maximum()
 
     def _remember_selection(self) -> None:
         current = self.view.currentIndex()
@@ -103,5 +112,6 @@ class AuditTable(QObject):
             QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows,
         )
-        self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        if not self.pinned:
+            self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         self.selection_restored.emit(True)
