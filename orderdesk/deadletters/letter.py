@@ -9,6 +9,8 @@ original headers are kept, before ours.
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 import uuid
 from collections.abc import Callable
@@ -68,6 +70,8 @@ class DeadLetter:
     offset: int
     #: Anything the caller wants back in the delivery callback.
     context: Any = None
+    #: The original payload, to cut the letter again if the broker finds it too big.
+    raw: bytes | None = None
 
 
 def message_timestamp(msg: Message) -> datetime | None:
@@ -81,8 +85,12 @@ def build_dead_letter(
     consumer_group: str,
     host: str | None = None,
     context: Any = None,
+    max_message_bytes: int | None = None,
 ) -> DeadLetter:
-    """The dead letter for `msg` (value, headers and key), as the domain contract gives."""
+    """The dead letter for `msg` (value, headers and key), as the domain contract gives.
+
+    `max_message_bytes`: the largest message the dead-letter topic takes, when known.
+    """
     original_headers = record_headers(msg)
     metadata = {"message_size": str(len(msg.value() or b""))}
     if msg.value() is None:
@@ -112,39 +120,97 @@ def build_dead_letter(
         is_reprocessed=False,
         metadata=metadata,
     )
-    dlm, value = encode_dead_letter(dlm)
+    headers = dead_letter_headers(dlm, original_headers)
+    overhead = len(key or b"") + sum(len(k) + len(v or b"") for k, v in headers) + 512
+    limit = MAX_VALUE_BYTES if max_message_bytes is None else max_message_bytes - overhead
+    dlm, value = encode_dead_letter(dlm, min(MAX_VALUE_BYTES, max(1, limit)), msg.value())
     return DeadLetter(
         message=dlm,
         key=key,
         value=value,
-        headers=dead_letter_headers(dlm, original_headers),
+        headers=headers,
         topic=dlm.original_topic,
         partition=dlm.original_partition,
         offset=dlm.original_offset,
         context=context,
+        raw=msg.value(),
     )
 
 
 def encode_dead_letter(
-    dlm: DeadLetterMessage, limit: int = MAX_VALUE_BYTES
+    dlm: DeadLetterMessage, limit: int = MAX_VALUE_BYTES, raw: bytes | None = None
 ) -> tuple[DeadLetterMessage, bytes]:
-    """The JSON value; an original payload too big for Kafka is cut to fit, and marked so."""
+    """The JSON value; an original payload too big for `limit` is cut to fit, and marked so.
+
+    As much of the payload is kept as fits (never none of it): text as its longest prefix
+    that fits once JSON-escaped; a payload that is not UTF-8 (`raw`, the original bytes) as
+    base64 of its longest prefix that fits, since escaping each byte as text costs up to
+    five. The metadata then says so: `original_payload_truncated`, the original's size
+    (`original_payload_bytes`, `original_payload_chars`), what was kept
+    (`original_payload_kept_bytes`) and, for base64, `original_payload_encoding`.
+    """
     value = dlm.model_dump_json().encode()
     if len(value) <= limit:
         return dlm, value
-    payload = dlm.original_payload
+    text = dlm.original_payload
+    binary = raw is not None and not _is_utf8(raw)
     metadata = {
         **dlm.metadata,
         "original_payload_truncated": "true",
-        "original_payload_chars": str(len(payload)),
+        # Cut again (the broker refused the first cut): the sizes stay the original's.
+        "original_payload_chars": dlm.metadata.get("original_payload_chars", str(len(text))),
+        "original_payload_bytes": dlm.metadata.get(
+            "original_payload_bytes", str(len(raw) if raw is not None else len(text.encode()))
+        ),
+        "original_payload_kept_bytes": "0" * 20,  # room for the number, set below
     }
-    keep = max(0, len(payload) - (len(value) - limit) - 4096)
+    if binary:
+        metadata["original_payload_encoding"] = "base64"
+    empty = dlm.model_copy(update={"original_payload": "", "metadata": metadata})
+    budget = max(1, limit - len(empty.model_dump_json().encode()))
     while True:
-        cut = dlm.model_copy(update={"original_payload": payload[:keep], "metadata": metadata})
-        value = cut.model_dump_json().encode()
-        if len(value) <= limit or keep == 0:
-            return cut, value
-        keep //= 2
+        if binary:
+            assert raw is not None
+            kept = max(1, budget // 4 * 3)
+            payload = base64.b64encode(raw[:kept]).decode()
+        else:
+            cut = _longest_prefix(text, budget)
+            payload = text[:cut]
+            kept = len(payload.encode())
+        metadata["original_payload_kept_bytes"] = str(kept)
+        out = dlm.model_copy(update={"original_payload": payload, "metadata": dict(metadata)})
+        value = out.model_dump_json().encode()
+        if len(value) <= limit or budget <= 1:
+            return out, value
+        budget = max(1, budget - (len(value) - limit) - 16)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _json_size(text: str) -> int:
+    """Bytes `text` takes as a JSON string's content (pydantic's escaping, UTF-8)."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
+def _longest_prefix(text: str, budget: int) -> int:
+    """Length of the longest prefix of `text` whose JSON-escaped size is within `budget`;
+    at least one character."""
+    low, high = 1, len(text)
+    if _json_size(text) <= budget:
+        return len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if _json_size(text[:mid]) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def new_uuid4() -> str:
@@ -180,7 +246,8 @@ class DeadLetterProducer:
     """
 
     def __init__(self, settings: Settings, on_delivery: DeliveryCallback, **extra: Any) -> None:
-        conf = {"client.id": f"{settings.kafka.client_id}-dlq", "linger.ms": 2}
+        # Letters go out in batches: the tracker awaits them once per commit, not per send.
+        conf = {"client.id": f"{settings.kafka.client_id}-dlq", "linger.ms": 20}
         conf.update(extra)
         self.topic = settings.topics.dlq
         self._producer = make_producer(settings.kafka, **conf)

@@ -7,6 +7,7 @@ sent again after a backoff, as long as its partition stays assigned.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from orderdesk.deadletters.letter import (
     DeadLetterProducer,
     FailureRecord,
     build_dead_letter,
+    encode_dead_letter,
 )
 from orderdesk.domain import AuditEvent, LogLevel, Order
 from orderdesk.kafka.errors import error_text
@@ -24,6 +26,10 @@ from orderdesk.kafka.records import record_offset
 from orderdesk.tracker.context import TrackerContext
 from orderdesk.tracker.partitions import Partition
 
+#: Delivery errors that say the letter is too big for the topic: it is cut further.
+_TOO_LARGE = (KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_MSG_SIZE)
+#: A letter this small is not cut further.
+MIN_CUT_BYTES = 2_048
 #: Failed dead letters logged one by one; later failures are logged at most every few seconds.
 LOGGED_FAILURES = 3
 
@@ -50,6 +56,8 @@ class DeadLetterPath:
     def __init__(self, ctx: TrackerContext) -> None:
         self.ctx = ctx
         self.producer: DeadLetterProducer | None = None
+        #: Largest message the dead-letter topic takes (its `max.message.bytes`), when known.
+        self.max_message_bytes: int | None = None
         self.resends: list[Resend] = []
         #: Deliveries that failed, over the run.
         self.failures = 0
@@ -79,7 +87,12 @@ class DeadLetterPath:
             )
         ctx.note_error(f"{failure.reason.value}: {failure.error_message}")
         letter = build_dead_letter(
-            msg, failure, ctx.group, ctx.host, context=LetterContext(part, msg, order)
+            msg,
+            failure,
+            ctx.group,
+            ctx.host,
+            context=LetterContext(part, msg, order),
+            max_message_bytes=self.max_message_bytes,
         )
         part.pending.add(offset)
         part.done_upto = offset + 1
@@ -90,11 +103,12 @@ class DeadLetterPath:
         try:
             self.producer.send(letter)
         except KafkaException as exc:
-            self._failed(letter, error_text(exc))
+            err = exc.args[0] if exc.args else None
+            self._failed(self._smaller(letter, err), error_text(exc))
 
     def on_delivery(self, letter: DeadLetter, err: KafkaError | None) -> None:
         if err is not None:
-            self._failed(letter, err.str())
+            self._failed(self._smaller(letter, err), err.str())
             return
         ctx = self.ctx
         lctx: LetterContext = letter.context
@@ -103,6 +117,15 @@ class DeadLetterPath:
         ctx.counters.count_dead_letter(letter.message.failure_reason.value)
         if ctx.parts.owns(lctx.part):
             lctx.part.pending.discard(letter.offset)
+
+    def _smaller(self, letter: DeadLetter, err: object) -> DeadLetter:
+        """A letter the broker found too big, cut to half its size (others unchanged)."""
+        if not isinstance(err, KafkaError) or err.code() not in _TOO_LARGE:
+            return letter
+        if len(letter.value) <= MIN_CUT_BYTES:
+            return letter
+        dlm, value = encode_dead_letter(letter.message, len(letter.value) // 2, letter.raw)
+        return dataclasses.replace(letter, message=dlm, value=value)
 
     def _failed(self, letter: DeadLetter, error: str) -> None:
         ctx = self.ctx

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime
@@ -154,3 +155,53 @@ def test_ids_are_distinct_random_uuids():
     failure = FailureRecord(FailureReason.VALIDATION_ERROR, "total mismatch")
     letters = [build_dead_letter(_message(b"{}"), failure, "g", "h") for _ in range(3)]
     assert len({letter.message.id for letter in letters}) == 3
+
+
+def test_a_900_kb_binary_payload_keeps_most_of_itself_as_base64():
+    raw = bytes(range(256)) * 3600  # 921,600 bytes, mostly not UTF-8
+    failure = FailureRecord(FailureReason.DESERIALIZATION_ERROR, "not an order")
+    letter = build_dead_letter(_message(raw), failure, "g", "h")
+    meta = letter.message.metadata
+    assert len(letter.value) <= MAX_VALUE_BYTES
+    assert meta["original_payload_truncated"] == "true"
+    assert meta["original_payload_encoding"] == "base64"
+    assert meta["original_payload_bytes"] == str(len(raw))
+    kept = base64.b64decode(letter.message.original_payload)
+    assert raw.startswith(kept)
+    assert len(kept) == int(meta["original_payload_kept_bytes"]) >= 600_000
+
+
+def test_text_that_escaping_inflates_is_cut_to_fit_never_to_nothing():
+    for text in ("\\" * 900_000, "\x01" * 400_000, "é" * 800_000):
+        dlm = DeadLetterMessage(
+            original_topic="t",
+            original_partition=0,
+            original_offset=0,
+            original_payload=text,
+            failure_reason=FailureReason.DESERIALIZATION_ERROR,
+            error_message="not an order",
+        )
+        cut, value = encode_dead_letter(dlm)
+        assert len(value) <= MAX_VALUE_BYTES
+        assert text.startswith(cut.original_payload)
+        # Within a few percent of the limit: as much as fits is kept.
+        assert len(value) >= MAX_VALUE_BYTES * 0.98, (text[0], len(value))
+        assert cut.metadata["original_payload_kept_bytes"] == str(
+            len(cut.original_payload.encode())
+        )
+
+
+def test_a_letter_cut_again_keeps_the_original_sizes():
+    text = "a" * 2_000_000
+    dlm = DeadLetterMessage(
+        original_topic="t",
+        original_partition=0,
+        original_offset=0,
+        original_payload=text,
+        failure_reason=FailureReason.DESERIALIZATION_ERROR,
+        error_message="not an order",
+    )
+    cut, value = encode_dead_letter(dlm)
+    again, smaller = encode_dead_letter(cut, len(value) // 2)
+    assert len(smaller) <= len(value) // 2 and again.original_payload
+    assert again.metadata["original_payload_chars"] == str(len(text))
