@@ -28,6 +28,7 @@ from orderdesk.domain import LogEntry, LogLevel
 from orderdesk.kafka.clients import librdkafka_log
 from orderdesk.producer.stats import ProducerStats
 from orderdesk.service.base import Service, ServiceError
+from orderdesk.service.logs import feeding
 from orderdesk.tracker.stats import TrackerStats
 
 #: Seconds between two status lines.
@@ -85,7 +86,9 @@ def run_headless(
     if producer and tracker and _ends_by_itself(settings):
         runner.follow("tracker", after="producer")
     try:
-        return runner.run()
+        # What the other areas log (topics, the dead-letter reader, ...) in the same lines.
+        with feeding(runner.print_log):
+            return runner.run()
     finally:
         if server is not None:
             server.close()

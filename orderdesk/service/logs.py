@@ -8,13 +8,16 @@ the technical log's one shape: `timestamp, level, message, service, error, metad
 * `JsonFormatter` writes that shape as one JSON object a line (`tracker.log`).
 * `RotatingJsonFile` is a `RotatingFileHandler` with that formatter.
 * `EntryHandler` hands each entry to a callback: the GUI's feed, the headless printer.
+* `feeding` hands what the other areas log (`orderdesk.kafka`, `orderdesk.deadletters`,
+  ...) to such a callback too, for as long as a run lasts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -130,3 +133,24 @@ def _end_partial_line(path: Path) -> None:
                 f.write(b"\n")
     except FileNotFoundError:
         return
+
+
+def _plain(record: logging.LogRecord) -> bool:
+    # A service's own entries reach the callback through the service (`on_log`).
+    return "entry" not in record.__dict__
+
+
+@contextlib.contextmanager
+def feeding(
+    callback: Callable[[LogEntry], None], level: int = logging.WARNING
+) -> Iterator[EntryHandler]:
+    """While the block runs, plain `logging` records of OrderDesk at `level` and above go to
+    `callback` as entries; a service's own entries do not come twice."""
+    handler = EntryHandler(callback, level)
+    handler.addFilter(_plain)
+    logger = logging.getLogger(ROOT_LOGGER)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)

@@ -11,7 +11,7 @@ import pytest
 
 from orderdesk.domain import LogEntry, LogLevel
 from orderdesk.service.base import Service
-from orderdesk.service.logs import EntryHandler, JsonFormatter, RotatingJsonFile
+from orderdesk.service.logs import EntryHandler, JsonFormatter, RotatingJsonFile, feeding
 from orderdesk.service.techlog import TechnicalLogWriter
 
 
@@ -104,3 +104,16 @@ def test_a_half_written_last_line_is_ended(tmp_path: Path) -> None:
     handler.close()
     lines = path.read_text().splitlines()
     assert len(lines) == 2 and json.loads(lines[1])["message"] == "next"
+
+
+def test_feeding_passes_plain_records_once(capfd: pytest.CaptureFixture[str]) -> None:
+    got: list[LogEntry] = []
+    with feeding(got.append):
+        logging.getLogger("orderdesk.kafka").warning("could not create topic %s", "t")
+        logging.getLogger("orderdesk.kafka").info("below the level")
+        Named(on_log=got.append).log(LogLevel.WARNING, "from the service")
+    logging.getLogger("orderdesk.kafka").warning("after the block")
+    assert [(e.service, e.message) for e in got] == [
+        ("kafka", "could not create topic t"),
+        ("tracker", "from the service"),
+    ]
