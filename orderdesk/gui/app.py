@@ -120,6 +120,7 @@ def run_gui(
     import pyqtgraph as pg
 
     from orderdesk.gui.main_window import MainWindow, app_icon
+    from orderdesk.gui.widgets.theme import follow_system_scheme
     from orderdesk.kafka.embedded import EmbeddedBrokerError, resolve_broker
 
     configure_interpreter()
@@ -134,6 +135,7 @@ def run_gui(
         app.setWindowIcon(icon)
     # Plain lines: antialiasing costs paint time that the event loop cannot spare under load.
     pg.setConfigOptions(antialias=False)
+    follow_system_scheme(app)  # light or dark as the system is, and when it changes
     store = QSettings()
     stored = store.value(CHOICES_KEY)
     merged = merge_last_settings(settings, stored)

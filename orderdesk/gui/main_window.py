@@ -311,6 +311,7 @@ class MainWindow(QMainWindow):
         self.stop_all_action.setEnabled(RunState.RUNNING in (p, t))
         self.producer_state.setText(_state_html("Producer", p))
         self.tracker_state.setText(_state_html("Tracker", t))
+        self.dashboard.set_producer_running(p is RunState.RUNNING)
         self.dashboard.set_tracker_running(t is RunState.RUNNING)
 
     def tick(self) -> None:

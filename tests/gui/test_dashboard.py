@@ -1,27 +1,46 @@
-"""Dashboard: ring buffers stay fixed in size, counters and curves follow the stats."""
+"""Dashboard: cards follow the stats, the window grows, legend entries toggle curves."""
 
 from __future__ import annotations
 
 import time
 
-import numpy as np
+from PySide6.QtCore import Qt
 
-from orderdesk.domain import Health
-from orderdesk.gui.dashboard.dashboard import CONSUMED, SUCCESS, Dashboard, RingBuffer
+from orderdesk.domain.health import Tone
+from orderdesk.gui.dashboard.dashboard import Dashboard
+from orderdesk.gui.dashboard.series import CONSUMED, SUCCESS
 from orderdesk.producer.stats import ProducerStats
 from orderdesk.tracker.stats import TrackerStats
 
 
-def test_ring_buffer_keeps_the_last_samples_contiguous() -> None:
-    ring = RingBuffer(4, 2)
-    assert ring.view().shape == (2, 0)
-    for i in range(10):
-        ring.append((i, 10 * i))
-    view = ring.view()
-    assert view.shape == (2, 4)
-    assert view.flags["C_CONTIGUOUS"] or view.base is not None
-    np.testing.assert_array_equal(view[0], [6, 7, 8, 9])
-    np.testing.assert_array_equal(ring.last(), [9, 90])
+def shown(qtbot, history: int = 400) -> Dashboard:
+    dash = Dashboard(history=history)
+    qtbot.addWidget(dash)
+    dash.resize(1200, 700)
+    dash.show()
+    qtbot.waitExposed(dash)
+    return dash
+
+
+def run(dash: Dashboard, t0: float, ticks: int, start: int = 1) -> None:
+    """Both services flat at 50 orders/s, 10 % dead-lettered, lag 7."""
+    for i in range(start, start + ticks):
+        dash.set_producer_stats(
+            ProducerStats(generated=14 * i, acknowledged=13 * i, failed=1, rate=52.0)
+        )
+        dash.set_tracker_stats(
+            TrackerStats(
+                received=12 * i,
+                valid=9 * i,
+                dead_lettered={"VALIDATION_ERROR": 1 * i},
+                rate=50.0,
+                dead_letter_rate=5.0,
+                lag=7,
+                last_error="bad total",
+                last_error_at=time.time(),
+            )
+        )
+        dash.tick(now=t0 + i * 0.25)
 
 
 def test_history_memory_is_fixed(qtbot) -> None:
@@ -32,40 +51,110 @@ def test_history_memory_is_fixed(qtbot) -> None:
     assert len(dash.samples) == 50
 
 
-def test_counters_badges_and_curves_follow_stats(qtbot) -> None:
-    dash = Dashboard(history=100)
-    qtbot.addWidget(dash)
-    dash.show()
-    qtbot.waitExposed(dash)
+def test_nothing_is_drawn_before_a_service_runs(qtbot) -> None:
+    dash = shown(qtbot)
     t0 = time.monotonic()
-    dash.set_tracker_running(True)
-    dash.set_producer_stats(ProducerStats(generated=120, acknowledged=118, rate=40.0))
-    for i in range(1, 9):
-        dash.set_tracker_stats(
-            TrackerStats(
-                received=100 * i,
-                valid=90 * i,
-                dead_lettered={"VALIDATION_ERROR": 10 * i},
-                rate=50.0,
-                dead_letter_rate=5.0,
-                lag=7,
-                last_error="bad total",
-                last_error_at=time.time(),
-            )
-        )
+    for i in range(8):
         dash.tick(now=t0 + i * 0.25)
-    assert dash.counters["acknowledged"].text() == "118"
-    assert dash.counters["received"].text() == "800"
-    assert dash.counters["dlq:VALIDATION_ERROR"].text() == "80"
+    for curve in dash.curves.values():
+        x, _y = curve.getData()
+        assert x is None or len(x) == 0
+    assert {card.value.text() for card in dash.cards.values()} == {"—"}
+    assert all(card.tone is Tone.IDLE for card in dash.cards.values())
+
+
+def test_cards_follow_the_stats(qtbot) -> None:
+    dash = shown(qtbot)
+    dash.set_producer_running(True)
+    dash.set_tracker_running(True)
+    run(dash, time.monotonic(), 120)  # 30 s: enough orders for a success verdict
+    cards = dash.cards
+    assert cards["in"].value.text() == "52.0"
+    assert cards["out"].value.text() == "50.0"
+    assert cards["success"].value.text() == "90.0"
+    assert cards["success"].tone is Tone.WARN  # 90 % is "good", not "excellent"
+    assert cards["lag"].value.text() == "7" and cards["lag"].tone is Tone.GOOD
+    assert "steady" in cards["lag"].caption.text()
+    assert cards["dead"].value.text() == "120"
+    assert cards["out"].spark.values()[-1] == 50.0
+    # The counters are one click away, and already up to date.
+    assert not dash.details.isVisible()
+    qtbot.mouseClick(dash.details_button, Qt.MouseButton.LeftButton)
+    assert dash.details.isVisible()
+    assert dash.counters["acknowledged"].text() == "1,560"
+    assert dash.counters["received"].text() == "1,440"
+    assert dash.counters["dlq:VALIDATION_ERROR"].text() == "120"
     assert dash.counters["lag"].text() == "7"
+    assert dash.last_error.text() == "Last error: bad total"
     last = dash.samples.last()
-    assert last[CONSUMED] == 50.0
-    assert abs(last[SUCCESS] - 90.0) < 1e-9
-    assert dash.badges["success"].health is Health.GOOD
-    assert dash.badges["throughput"].health is Health.NORMAL
-    assert dash.badges["errors"].health is Health.CRITICAL
+    assert last[CONSUMED] == 50.0 and abs(last[SUCCESS] - 90.0) < 1e-9
     _x, y = dash.curves["consumed"].getData()
-    assert len(y) == 8 and y[-1] == 50.0
+    assert y[-1] == 50.0
+
+
+def test_rates_drop_after_stopping(qtbot) -> None:
+    dash = shown(qtbot)
+    dash.set_producer_running(True)
+    dash.set_tracker_running(True)
+    t0 = time.monotonic()
+    run(dash, t0, 8)
+    dash.set_producer_running(False)
+    dash.set_tracker_running(False)
+    dash.tick(now=t0 + 9 * 0.25)  # the last snapshots still say 52 and 50 /s
+    assert dash.cards["in"].value.text() == "—"
+    assert dash.cards["out"].value.text() == "—"
+    assert dash.cards["out"].tone is Tone.IDLE
+    assert "stopped" in dash.cards["out"].caption.text()
+    _x, y = dash.curves["produced"].getData()
+    assert y[-1] == 0.0
+
+
+def test_the_window_grows_to_the_chosen_span(qtbot) -> None:
+    dash = shown(qtbot, history=4000)
+    dash.set_tracker_running(True)
+    t0 = time.monotonic() - 141.0  # the last tick is now: a click refreshes at once
+    run(dash, t0, 4)  # 1 s
+    x_range = lambda: dash.lag_plot.plot.getViewBox().viewRange()[0]  # noqa: E731
+    assert x_range() == [-15.0, 0.0]
+    run(dash, t0, 160, start=5)  # 41 s
+    assert x_range() == [-60.0, 0.0]
+    run(dash, t0, 400, start=165)  # 141 s: the 1 min span holds
+    assert x_range() == [-60.0, 0.0]
+    dash.span_buttons.button(300).click()
+    assert dash.span == 300.0 and x_range() == [-300.0, 0.0]
+    x, _y = dash.curves["lag"].getData()
+    assert x[0] >= -300.25 and x[-1] <= 0.0
+
+
+def test_legend_entries_toggle_curves(qtbot) -> None:
+    dash = shown(qtbot)
+    dash.set_producer_running(True)
+    dash.set_tracker_running(True)
+    run(dash, time.monotonic(), 8)
+    plot = dash.throughput_plot
+    entry = plot.legend["produced"]
+    assert entry.isChecked() and plot.curves["produced"].isVisible()
+    qtbot.mouseClick(entry, Qt.MouseButton.LeftButton)
+    assert not entry.isChecked() and not plot.curves["produced"].isVisible()
+    assert entry.font().strikeOut()
+    qtbot.mouseClick(entry, Qt.MouseButton.LeftButton)
+    assert plot.curves["produced"].isVisible()
+
+
+def test_hover_reads_the_values_under_the_cursor(qtbot) -> None:
+    dash = shown(qtbot)
+    dash.set_producer_running(True)
+    dash.set_tracker_running(True)
+    now = time.monotonic()
+    run(dash, now - 10.0, 40)
+    dash.refresh(now)
+    dash.plot_group.show_cursor(-1.0)
+    text = dash.throughput_plot.readout.text()
+    assert text.startswith("−1 s") and "consumed 50/s" in text
+    assert "lag 7" in dash.lag_plot.readout.text()
+    assert dash.lag_plot.crosshair.isVisible()
+    dash.plot_group.show_cursor(None)
+    assert dash.throughput_plot.readout.text() == ""
 
 
 def test_hidden_dashboard_records_but_does_not_paint(qtbot) -> None:
@@ -76,34 +165,18 @@ def test_hidden_dashboard_records_but_does_not_paint(qtbot) -> None:
     assert dash.refreshes == 0
 
 
-def test_a_new_tracker_run_does_not_make_rates_negative(qtbot) -> None:
-    dash = Dashboard(history=100)
-    qtbot.addWidget(dash)
-    t0 = time.monotonic()
-    dash.set_tracker_stats(TrackerStats(received=100, valid=100))
-    dash.tick(now=t0)
-    dash.set_tracker_stats(TrackerStats(received=3, valid=2, dead_lettered={"X": 1}))
-    dash.tick(now=t0 + 0.25)
-    success = dash.samples.last()[SUCCESS]
-    assert 0 <= success <= 100
-
-
-def test_success_axis_labels_0_and_100(qtbot) -> None:
+def test_axes_label_0_and_the_top(qtbot) -> None:
     from PySide6.QtGui import QImage, QPainter
 
-    dash = Dashboard(history=10)
-    qtbot.addWidget(dash)
-    dash.resize(900, 420)
-    dash.show()
-    qtbot.waitExposed(dash)
-    low, high = dash.success_plot.getViewBox().viewRange()[1]
-    # A little room around 0..100, not a range that squashes the curve.
-    assert -20 < low < 0 and 100 < high < 120
+    dash = shown(qtbot)
     image = QImage(10, 10, QImage.Format.Format_RGB32)
     painter = QPainter(image)
     try:
-        _, _, texts = dash.success_plot.getAxis("left").generateDrawSpecs(painter)
+        _, _, success = dash.success_plot.plot.getAxis("left").generateDrawSpecs(painter)
+        _, _, lag = dash.lag_plot.plot.getAxis("left").generateDrawSpecs(painter)
+        _, _, time_ = dash.lag_plot.plot.getAxis("bottom").generateDrawSpecs(painter)
     finally:
         painter.end()
-    labels = {text for _, _, text in texts}
-    assert {"0", "100"} <= labels
+    assert {"0", "100"} <= {text for _, _, text in success}
+    assert {"0", "4"} <= {text for _, _, text in lag}
+    assert {"now", "−15 s"} <= {text for _, _, text in time_}
