@@ -388,3 +388,15 @@ def test_confirmation_counts_in_words(qtbot, monkeypatch: pytest.MonkeyPatch) ->
     assert "(1 problem)" in one_notes and "1 of them was republished" in one_notes
     assert two == "Republish 2 messages to orders?"
     assert "(2 problems)" in two_notes and "2 of them were republished" in two_notes
+
+
+def test_a_long_reader_error_does_not_squeeze_the_filter_box(make_inbox, tmp_path, qtbot) -> None:
+    inbox = make_inbox(_settings(tmp_path), autostart=False)
+    width = inbox.search.width()
+    inbox._reader_failed(
+        "The Kafka cluster at 127.0.0.1:1 does not answer (connection refused); " * 6
+    )
+    qtbot.waitUntil(lambda: "Cannot read" in inbox.status.text())
+    inbox.layout().activate()  # lay it out now, with the long text
+    assert inbox.search.width() >= width * 0.9
+    assert inbox.status.wordWrap()

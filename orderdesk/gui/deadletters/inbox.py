@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -131,11 +132,14 @@ class DeadLetterInbox(QWidget):
         self.status.setObjectName("dlqStatus")
         self.status.setTextFormat(Qt.TextFormat.RichText)
 
+        # The status line has a row of its own: a long reason (a cluster that does not
+        # answer) wraps there instead of squeezing the filter box.
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
-        top.addWidget(self.search, 3)
+        top.addWidget(self.search, 1)
         top.addWidget(self.replayed_filter)
         top.addWidget(self.reload_button)
-        top.addWidget(self.status, 2)
 
         self.reasons = ReasonTabs(self)
         self.reasons.currentChanged.connect(self._filter_reason)
@@ -164,6 +168,7 @@ class DeadLetterInbox(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.reasons)
+        layout.addWidget(self.status)
         layout.addWidget(right, 1)
         layout.addWidget(self.bar)
         self._show_entry(None)
