@@ -48,6 +48,8 @@ MAX_TARBALL_AGE = 7 * 24 * 3600
 USER = "user"
 WINDOW_TITLE = "OrderDesk"
 HOST_CA = "/etc/orderdesk-host-ca.pem"
+WORKDIR_PARENT = "/var/tmp"
+WORKDIR_PREFIX = "orderdesk-fresh-root-"
 
 START_TIMEOUT = 600.0  # install and first window
 QUIT_TIMEOUT = 60.0
@@ -163,6 +165,34 @@ def _mount_points_under(path: Path) -> list[str]:
         if point == prefix or point.startswith(prefix + "/"):
             points.append(point)
     return points
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_roots() -> None:
+    """Unmount and delete the roots of runs that were killed (SIGKILL skips the cleanup)."""
+    for workdir in Path(WORKDIR_PARENT).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            owner = int((workdir / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if _pid_alive(owner):
+            continue
+        root = workdir / "root"
+        _kill_processes_in(root)
+        for point in sorted(_mount_points_under(root), reverse=True):
+            subprocess.run(["umount", "--recursive", "--lazy", point], check=False)
+        if not _mount_points_under(workdir):
+            say(f"removing {workdir}, left by a run that was killed")
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def prepare(root: Path, tarball: Path) -> None:
@@ -328,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     tarball = _fresh_tarball()
     timings["fresh root"] = time.monotonic() - started
-    workdir = Path(tempfile.mkdtemp(prefix="orderdesk-fresh-root-", dir="/var/tmp"))
+    remove_stale_roots()
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=WORKDIR_PARENT))
+    (workdir / "owner.pid").write_text(str(os.getpid()))
     root = workdir / "root"
     root.mkdir()
     ok = False
