@@ -180,7 +180,9 @@ class HeadlessRunner:
             if isinstance(stats, ProducerStats):
                 parts.append(
                     f"{name}: sent={stats.generated} acknowledged={stats.acknowledged} "
-                    f"failed={stats.failed} rate={stats.rate:.1f}/s"
+                    f"failed={stats.failed} "
+                    + (f"unknown={stats.unknown} " if stats.unknown else "")
+                    + f"rate={stats.rate:.1f}/s"
                 )
             elif isinstance(stats, TrackerStats):
                 parts.append(

@@ -1,10 +1,15 @@
 """The producer service: writes generated orders to the orders topic, confirming each one.
 
-Delivery semantics: an event counts as *acknowledged* only when its delivery report says
-the broker has it (idempotent producer, `acks=all`), as *failed* when its report carries an
-error, and as *unconfirmed* when neither had happened when the final `flush` gave up. On
-stop nothing is purged: whatever is in flight is flushed, so `acknowledged + failed +
-unconfirmed == generated` always holds.
+Delivery outcomes are kept apart, since a user acts on them differently: an event is
+*acknowledged* when its delivery report says the broker has it (idempotent producer,
+`acks=all`); *failed* when the report's error says nothing was stored (refused by the
+broker, too big, purged before it was sent); *unknown* when its delivery timed out or the
+connection broke after it was sent, so it may be stored (sending it again may duplicate it);
+and *unconfirmed* when no report had come when the final `flush` gave up. So
+`acknowledged + failed + unknown + unconfirmed == generated` always holds.
+
+A topic that the broker lost (a cluster that came back empty, a topic deleted while
+orders flow) is created again, and the events refused for its absence are sent again.
 
 Errors: `run()` raises `ServiceError` when the service cannot do its job (unreachable
 broker, fatal client error, a topic it may not write to); the exception's `result` holds the
@@ -40,6 +45,33 @@ _BATCH = 256
 _PACE_SLICE = 0.1
 #: Seconds between two warnings about the same kind of trouble.
 _WARN_EVERY = 10.0
+#: Seconds between two attempts to create a missing topic again.
+_TOPIC_CHECK_EVERY = 2.0
+#: Events held for a missing topic, at most (beyond, they count as failed).
+_RESEND_MAX = 100_000
+#: Delivery errors that mean the topic (or partition) does not exist: nothing was stored.
+_TOPIC_MISSING = frozenset(
+    {KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION}
+)
+#: Delivery errors after which the broker surely does not have the event. Any other error
+#: (time-outs above all: `_MSG_TIMED_OUT` once the request was sent) leaves the outcome
+#: unknown, since the broker may have stored the event before the answer was lost.
+_NOT_STORED = frozenset(
+    {
+        KafkaError._PURGE_QUEUE,
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.INVALID_MSG_SIZE,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+        KafkaError.INVALID_RECORD,
+        KafkaError.INVALID_REQUIRED_ACKS,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.POLICY_VIOLATION,
+        KafkaError.TOPIC_EXCEPTION,
+        KafkaError._INVALID_ARG,
+        *_TOPIC_MISSING,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -48,12 +80,15 @@ class ProducerResult:
 
     generated: int
     acknowledged: int
+    #: Not stored by the broker (see the module docstring).
     failed: int
     unconfirmed: int
     faulty: int
     elapsed: float
     #: Why the run ended early, when it did (the message of the `ServiceError`).
     error: str | None = None
+    #: Timed out after being sent: may be stored.
+    unknown: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,7 +104,8 @@ class ProducerResult:
         """One line of `key=value` pairs, for people and scripts alike."""
         fields = asdict(self)
         error = fields.pop("error")
-        parts = [f"{k}={v}" for k, v in fields.items() if k != "elapsed"]
+        order = ("generated", "acknowledged", "failed", "unknown", "unconfirmed", "faulty")
+        parts = [f"{k}={fields[k]}" for k in order]
         parts.append(f"elapsed={self.elapsed:.2f}s")
         parts.append(f"rate={self.rate:.1f}/s")
         if error:
@@ -98,6 +134,11 @@ class ProducerService(Service[ProducerStats]):
         self.settings = settings
         self._acknowledged = 0
         self._failed = 0
+        self._unknown = 0
+        #: Events refused because their topic was missing, to send again once it exists.
+        self._resend: list[tuple[bytes, bytes, list[Header]]] = []
+        self._topic_missing = False
+        self._next_topic_check = 0.0
         self._generated = 0
         self._faulty = 0
         self._fatal: KafkaError | None = None
@@ -112,13 +153,27 @@ class ProducerService(Service[ProducerStats]):
         if err is None:
             self._acknowledged += 1
             return
-        self._failed += 1
         if err.fatal():
             self._fatal = err
-        if self._failed == 1 or self._should_warn("delivery"):
+        code = err.code()
+        if code in _TOPIC_MISSING and len(self._resend) < _RESEND_MAX and not err.fatal():
+            # Not stored: sent again once the topic exists again.
+            self._topic_missing = True
+            headers = msg.headers()
+            held = headers if isinstance(headers, list) else []
+            self._resend.append((msg.key() or b"", msg.value() or b"", held))
+            return
+        if code in _NOT_STORED:
+            self._failed += 1
+            what = "failed, not stored"
+        else:
+            self._unknown += 1
+            what = "outcome unknown (may be stored)"
+        bad = self._failed + self._unknown
+        if bad == 1 or self._should_warn("delivery"):
             self.log(
                 LogLevel.ERROR,
-                f"delivery failed ({self._failed} so far)",
+                f"delivery {what}: {self._failed} failed, {self._unknown} unknown so far",
                 error=err.str(),
                 topic=msg.topic(),
             )
@@ -146,8 +201,9 @@ class ProducerService(Service[ProducerStats]):
             generated=self._generated,
             acknowledged=self._acknowledged,
             failed=self._failed,
+            unknown=self._unknown,
             faulty=self._faulty,
-            in_flight=in_flight,
+            in_flight=in_flight + len(self._resend),
             rate=self._rate.update(self._acknowledged, now),
             elapsed=now - self._started,
         )
@@ -167,6 +223,7 @@ class ProducerService(Service[ProducerStats]):
             faulty=self._faulty,
             elapsed=time.monotonic() - self._started,
             error=error,
+            unknown=self._unknown,
         )
 
     def run(self) -> ProducerResult:
@@ -241,6 +298,8 @@ class ProducerService(Service[ProducerStats]):
         next_message = generator.next_message
         while not self.stop_requested and self._fatal is None:
             self._emit_stats_when_due(producer)
+            if self._topic_missing:
+                self._restore_topic(producer, topic)
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 break
@@ -297,7 +356,44 @@ class ProducerService(Service[ProducerStats]):
             except BufferError:
                 continue
 
+    def _restore_topic(self, producer: Producer, topic: str) -> None:
+        """Create the topic again (or wait for it), then send again what its absence refused."""
+        now = time.monotonic()
+        if now < self._next_topic_check:
+            return
+        self._next_topic_check = now + _TOPIC_CHECK_EVERY
+        s = self.settings
+        try:
+            created = ensure_topics(s.kafka, [topic], s.topics)
+        except (BrokerUnavailable, KafkaException) as exc:
+            self.log(
+                LogLevel.WARNING,
+                f"topic {topic} is missing and cannot be created yet; waiting for it "
+                f"({len(self._resend)} events held)",
+                error=str(exc),
+            )
+            return
+        if created:
+            self.log(LogLevel.WARNING, f"topic {topic} was missing on the broker: created it again")
+        self._topic_missing = False
+        held, self._resend = self._resend, []
+        if held:
+            self.log(LogLevel.INFO, f"sending again {len(held)} events the missing topic refused")
+        for i, (key, value, headers) in enumerate(held):
+            try:
+                producer.produce(topic, value, key, headers=headers)
+            except BufferError:
+                if not self._produce_when_room(producer, topic, key, value, headers):
+                    self._resend = held[i:] + self._resend
+                    return
+        producer.poll(0)
+
     def _flush(self, producer: Producer) -> int:
+        if self._resend:
+            # Still held for a topic that never came back: nothing of them was stored.
+            self.log(LogLevel.WARNING, f"{len(self._resend)} events never sent: topic missing")
+            self._failed += len(self._resend)
+            self._resend = []
         in_flight = len(producer)
         timeout = self.settings.producer.flush_timeout
         if in_flight:
