@@ -78,6 +78,10 @@ escape = json.encoder.encode_basestring_ascii
 
 
 _PREFIX_TEXT = LINE_PREFIX.decode()
+_SIZE = f',"{MESSAGE_SIZE}":'
+_FULL = f',"{DESERIALIZED}":true,"{ORDER_FULL}":'
+_PARSED_ERROR = f',"{DESERIALIZED}":true,"{ERROR}":'
+_ERROR_FULL = f',"{ORDER_FULL}":'
 
 
 def line_middle(event: AuditEvent, topic: str, partition: int) -> str:
@@ -106,17 +110,14 @@ def encode_line(
         body = embeddable(payload)
         if body is not None:
             if error is None:
-                head = (
-                    f"{_PREFIX_TEXT}{timestamp}{middle}{offset},"
-                    f'"{MESSAGE_SIZE}":{len(payload)},"{DESERIALIZED}":true,"{ORDER_FULL}":'
-                ).encode()
+                head = f"{_PREFIX_TEXT}{timestamp}{middle}{offset}{_SIZE}{len(payload)}{_FULL}"
             else:
                 head = (
-                    f"{_PREFIX_TEXT}{timestamp}{middle}{offset},"
-                    f'"{MESSAGE_SIZE}":{len(payload)},"{DESERIALIZED}":true,'
-                    f'"{ERROR}":{escape(error)},"{ORDER_FULL}":'
-                ).encode()
-            return (head, body, b"}\n"), len(head) + len(body) + 2
+                    f"{_PREFIX_TEXT}{timestamp}{middle}{offset}{_SIZE}{len(payload)}"
+                    f"{_PARSED_ERROR}{escape(error)}{_ERROR_FULL}"
+                )
+            encoded = head.encode()
+            return (encoded, body, b"}\n"), len(encoded) + len(body) + 2
     if payload is None:
         raw = b'""'
         size = 0
