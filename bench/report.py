@@ -1,4 +1,7 @@
-"""The report of a run: the machine, its load while the run lasted, and the table."""
+"""The report of a run: the machine, its load while the run lasted, and the table.
+
+`python bench/report.py [bench/results.json]` prints a run's table as Markdown (the README's).
+"""
 
 from __future__ import annotations
 
@@ -84,3 +87,30 @@ def table(figures: list[Figure]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def markdown(figures: list[Figure]) -> str:
+    """The table as Markdown, for the README."""
+    lines = [
+        "| figure | OrderDesk | baseline | ratio | target | met? |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        ratio = "-" if f.ratio is None else f"{f.ratio:.2f}"
+        met = {True: "yes", False: "no", None: ""}[f.met]
+        target = "" if f.target == "info" else f.target
+        lines.append(
+            f"| {f.name} | {fmt(f.value, f.unit)} | {fmt(f.baseline, f.unit)} | {ratio} "
+            f"| {target} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    results = json.loads(
+        Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results.json").read_text()
+    )
+    print(markdown([Figure(**f) for f in results["figures"]]))
