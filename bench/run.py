@@ -56,7 +56,7 @@ from figures import (  # noqa: E402
     latency,
     memory,
     producer,
-    startup,
+    producer_startup,
     tracker,
 )
 from harness import FULL, QUICK, Figure, Plan, broker, median, say  # noqa: E402
@@ -68,7 +68,7 @@ RESULTS = BENCH / "results.json"
 
 SECTIONS: dict[str, Callable[[Settings, Plan], list[Figure]]] = {
     "producer": producer.figures,
-    "startup": startup.figures,
+    "startup": producer_startup.figures,
     "tracker": tracker.figures,
     "latency": latency.figures,
     "deadletter": deadletter.figures,
