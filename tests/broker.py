@@ -566,6 +566,11 @@ class KafkaBroker:
         return self._proc is not None and self._proc.poll() is None
 
     @property
+    def pid(self) -> int | None:
+        """Process id of the broker's JVM while it runs (fault tests freeze it: SIGSTOP)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    @property
     def log_path(self) -> Path | None:
         """The broker's stdout/stderr log while it runs (deleted by ``stop()``)."""
         return self._data / "broker.log" if self._data else None

@@ -94,7 +94,27 @@ def read_back(path: Path, topic: str, max_bytes: int = READBACK_BYTES) -> dict[i
     return trails
 
 
+def _complete(line: bytes) -> bool:
+    """True when `line` is a whole JSON object, not one cut by a failed write or a crash.
+
+    Cheap first: a line ending in `}` with as many `{` as `}` is whole (a cut one misses at
+    least its final `}`); only lines whose payload unbalances the count are parsed.
+    """
+    line = line.rstrip()
+    if not line.endswith(b"}"):
+        return False
+    if line.count(b"{") == line.count(b"}"):
+        return True
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_line(line: bytes, topic: str, trails: dict[int, PartitionTrail]) -> None:
+    if not _complete(line):
+        return  # a line cut short: its message is not audited yet
     head = _HEAD.search(line)
     if head is not None:
         event = head.group(1).decode()

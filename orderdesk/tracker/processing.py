@@ -61,25 +61,32 @@ class Processor:
         handle = self.handle
         audit_arrivals = self._audit_arrivals
         received = 0
-        for msg in msgs:
-            err = msg.error()
-            if err is not None:
-                self._consumer_error(err)
-                continue
-            part = parts.get(msg.partition())
-            if part is None:
-                continue  # revoked meanwhile: the new owner reads it again
-            done = part.done_upto
-            if done is not None and (msg.offset() or 0) < done:
-                continue  # already handled in this run
-            received += 1
-            if audit_arrivals:
-                self.ctx.audit_write(AuditEvent.MESSAGE_RECEIVED, msg, msg.value(), None, None)
-            if part.retry is not None or part.backlog:
-                part.backlog.append(msg)
-                continue
-            handle(part, msg)
-        self.ctx.counters.received += received
+        try:
+            for msg in msgs:
+                err = msg.error()
+                if err is not None:
+                    self._consumer_error(err)
+                    continue
+                part = parts.get(msg.partition())
+                if part is None:
+                    continue  # revoked meanwhile: the new owner reads it again
+                done = part.done_upto
+                if done is not None and (msg.offset() or 0) < done:
+                    continue  # already handled in this run
+                received += 1
+                if audit_arrivals:
+                    self.ctx.audit_write(AuditEvent.MESSAGE_RECEIVED, msg, msg.value(), None, None)
+                if part.retry is not None or part.backlog:
+                    part.backlog.append(msg)
+                    continue
+                handle(part, msg)
+        except OSError:
+            # The audit trail cannot be written: the message in hand is left for the next run.
+            self.ctx.counters.unaudited += 1
+            raise
+        finally:
+            # Counted even when a write error ends the batch half-way: the summary adds up.
+            self.ctx.counters.received += received
 
     def handle(self, part: Partition, msg: Message) -> None:
         if part.prior_last >= (msg.offset() or 0) and self.replay(part, msg):
@@ -198,9 +205,14 @@ class Processor:
             retry = part.retry
             assert retry is not None
             part.retry = None
-            if not self.attempt(
-                part, retry.msg, retry.order, retry.failed_attempts, retry.first_failure
-            ):
+            try:
+                waits = not self.attempt(
+                    part, retry.msg, retry.order, retry.failed_attempts, retry.first_failure
+                )
+            except OSError:
+                self.ctx.counters.unaudited += 1  # left for the next run, as in route()
+                raise
+            if waits:
                 continue
             self.drain_backlog(part)
 
@@ -213,7 +225,11 @@ class Processor:
             if done is not None and (msg.offset() or 0) < done:
                 self.ctx.counters.received -= 1  # delivered twice: counted once
                 continue
-            self.handle(part, msg)
+            try:
+                self.handle(part, msg)
+            except OSError:
+                self.ctx.counters.unaudited += 1  # left for the next run, as in route()
+                raise
         if part.retry is None:
             self.resume(part)
 

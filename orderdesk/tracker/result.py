@@ -62,7 +62,7 @@ class TrackerResult:
             parts.append(f"uncommitted={_offsets(self.uncommitted)}")
         if self.pending_dead_letters:
             parts.append(f"pending_dead_letters={self.pending_dead_letters}")
-        parts.append(f"stop={'clean' if self.clean else 'unclean'}")
+        parts.append(f"stop={'clean' if self.ok else 'unclean'}")
         if self.error:
             parts.append(f"error={self.error!r}")
         return " ".join(parts)
