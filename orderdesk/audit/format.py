@@ -128,12 +128,12 @@ def encode_line(
         except UnicodeDecodeError:
             raw = escape(payload.decode("utf-8", errors="backslashreplace")).encode()
     error_field = "" if error is None else f'"{ERROR}":{escape(error)},'
-    head = (
+    start = (
         f"{_PREFIX_TEXT}{timestamp}{middle}{offset},"
         f'"{MESSAGE_SIZE}":{size},"{DESERIALIZED}":{"true" if parsed else "false"},'
         f'{error_field}"{RAW_MESSAGE}":'
     ).encode()
-    return (head, raw, b"}\n"), len(head) + len(raw) + 2
+    return (start, raw, b"}\n"), len(start) + len(raw) + 2
 
 
 def embeddable(payload: bytes) -> bytes | None:
