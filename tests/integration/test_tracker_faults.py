@@ -287,3 +287,92 @@ def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
     env["PYTHONPATH"] = str(REPO)
     return env
+
+
+def test_three_sigkills_in_20000_orders_lose_and_repeat_nothing(
+    kafka_bootstrap, topic_factory, tmp_path, record_property
+):
+    topic, dlq = topic_factory(3), topic_factory(1)
+    log_dir = tmp_path / "logs"
+    settings = tracker_settings(kafka_bootstrap, topic, dlq, log_dir)
+    group = settings.tracker.group
+    command = [
+        *(sys.executable, "-m", "orderdesk", "--tracker"),
+        *_args(kafka_bootstrap, topic, dlq),
+        *("--group", group, "--log-dir", str(log_dir)),
+    ]
+    out = (tmp_path / "out.txt").open("ab")
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, cwd=REPO, stdout=out, stderr=out, env=_env())
+
+    payloads = [
+        (f"customer-{i % 97}".encode(), b"{not json" if i % 50 == 0 else valid_payload(i + 1))
+        for i in range(20_000)
+    ]
+    sent = []
+    resumed = []
+    proc = start()
+    try:
+        for round_ in range(4):
+            chunk = payloads[round_ * 5000 : (round_ + 1) * 5000]
+            sent += produce(kafka_bootstrap, topic, chunk)
+            if round_ == 3:
+                break
+            # Killed while it works through the chunk: at a random line count of the audit.
+            target = len(_audit_lines(log_dir)) + 1000 + 1500 * round_
+            wait_until(lambda t=target: len(_audit_lines(log_dir)) >= t, what="progress")
+            proc.kill()
+            proc.wait(30)
+            before = len(_audit_lines(log_dir))
+            started = time.monotonic()
+            proc = start()
+            wait_until(lambda b=before: len(_audit_lines(log_dir)) > b, what="consuming again")
+            resumed.append(time.monotonic() - started)
+        wait_until(
+            lambda: (
+                committed_and_ends(kafka_bootstrap, group, topic)[0]
+                == committed_and_ends(kafka_bootstrap, group, topic)[1]
+            ),
+            timeout=120,
+            what="every order committed",
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    entries = _audit(log_dir)
+    validated = Counter(
+        (e.kafka_partition, e.kafka_offset)
+        for e in entries
+        if e.event_type is AuditEvent.ORDER_VALIDATED
+    )
+    rejected = Counter(
+        (e.kafka_partition, e.kafka_offset)
+        for e in entries
+        if e.event_type is AuditEvent.ORDER_REJECTED
+    )
+    letters = Counter(
+        (d.original_partition, d.original_offset) for d in _letters(kafka_bootstrap, dlq)
+    )
+    produced = {(m.partition(), m.offset()) for m in sent}
+    missing = produced - set(validated) - set(rejected)
+    audited_twice = sum(n - 1 for n in validated.values()) + sum(n - 1 for n in rejected.values())
+    letters_twice = sum(n - 1 for n in letters.values())
+    record_property("restart_seconds", [round(r, 2) for r in resumed])
+    print(
+        f"3 SIGKILLs in {len(sent)} orders: {len(missing)} missing, {audited_twice} audited "
+        f"twice, {letters_twice} dead letters sent twice, consuming again after "
+        + ", ".join(f"{r:.1f}" for r in resumed)
+        + " s"
+    )
+    assert not missing
+    assert audited_twice == 0
+    assert set(letters) == set(rejected)
+    assert all(r < 10 for r in resumed), resumed
+
+
+def _audit_lines(log_dir: Path) -> list[bytes]:
+    path = log_dir / "tracker.events"
+    return path.read_bytes().splitlines() if path.exists() else []
