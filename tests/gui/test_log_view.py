@@ -49,3 +49,34 @@ def test_view_reports_dropped_lines(qtbot) -> None:
     view.append([entry(i) for i in range(8)], dropped=12)
     assert view.model.rowCount() == 5
     assert "12 dropped" in view.count_label.text()
+
+
+def test_rows_stay_in_time_order_when_a_batch_arrives_late(qtmodeltester) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    base = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
+
+    def at(ms: int, text: str) -> LogEntry:
+        return LogEntry(
+            timestamp=base + timedelta(milliseconds=ms), level=LogLevel.INFO,
+            message=text, service="gui",
+        )  # fmt: skip
+
+    model = LogModel(capacity=100)
+    model.append([at(10, "gui: tracker stopped"), at(30, "later")])
+    # The tracker's own line was drained after the GUI's, a millisecond earlier.
+    model.append([at(20, "b"), at(9, "tracker: tracker stopped"), at(40, "last")])
+    qtmodeltester.check(model)
+    texts = [model.entry(r).message for r in range(model.rowCount())]
+    assert texts == ["tracker: tracker stopped", "gui: tracker stopped", "b", "later", "last"]
+
+
+def test_metrics_rows_show_their_values() -> None:
+    from orderdesk.gui.log.view import format_message
+
+    row = LogEntry(
+        level=LogLevel.INFO, message="metrics", service="tracker",
+        metadata={"received": 12345, "rate": 98.123, "lag": 0},
+    )  # fmt: skip
+    assert format_message(row) == "metrics · received=12,345  rate=98.12  lag=0"
+    assert "received: 12345" in format_message(row, with_metadata=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -31,6 +32,10 @@ from orderdesk.domain import LogEntry, LogLevel
 
 #: Lines kept in the view; the oldest go first.
 DEFAULT_CAPACITY = 5_000
+#: How far back from the newest row an entry that arrived late is put in its place.
+LATE_ROWS = 500
+#: Characters of an entry's metadata shown in its row (all of it is in the tooltip).
+INLINE_CHARS = 240
 
 LEVEL_ORDER = {level: i for i, level in enumerate(LogLevel)}
 LEVEL_COLORS = {
@@ -101,8 +106,12 @@ class LogModel(QAbstractTableModel):
         return None
 
     def append(self, entries: Iterable[LogEntry]) -> None:
-        """Add a batch at the end, dropping the oldest rows beyond capacity."""
-        batch = list(entries)[-self.capacity :] if self.capacity else []
+        """Add a batch in time order, dropping the oldest rows beyond capacity.
+
+        Entries of different services arrive in batches drained one service after the
+        other, so an entry may be older than the newest row: it goes in at its place.
+        """
+        batch = sorted(entries, key=_when)[-self.capacity :] if self.capacity else []
         if not batch:
             return
         overflow = len(self._rows) + len(batch) - self.capacity
@@ -111,10 +120,23 @@ class LogModel(QAbstractTableModel):
             for _ in range(overflow):
                 self._rows.popleft()
             self.endRemoveRows()
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
-        self._rows.extend(batch)
-        self.endInsertRows()
+        rows = self._rows
+        late = 0
+        while late < len(batch) and rows and _when(batch[late]) < _when(rows[-1]):
+            entry = batch[late]
+            i = len(rows)
+            while i > 0 and len(rows) - i < LATE_ROWS and _when(rows[i - 1]) > _when(entry):
+                i -= 1
+            self.beginInsertRows(QModelIndex(), i, i)
+            rows.insert(i, entry)
+            self.endInsertRows()
+            late += 1
+        rest = batch[late:]
+        if rest:
+            first = len(rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rest) - 1)
+            rows.extend(rest)
+            self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -125,13 +147,34 @@ class LogModel(QAbstractTableModel):
         return self._rows[row]
 
 
+def _when(entry: LogEntry) -> datetime:
+    return entry.timestamp
+
+
 def format_message(entry: LogEntry, with_metadata: bool = False) -> str:
+    """The message; its metadata (the values of a "metrics" line) inline, or one per line
+    for the tooltip."""
     text = entry.message
     if entry.error:
         text += f": {entry.error}"
-    if with_metadata and entry.metadata:
-        text += "\n" + "\n".join(f"{k}: {v}" for k, v in entry.metadata.items())
+    if entry.metadata:
+        first = next(iter(entry.metadata))
+        if with_metadata:
+            text += "\n" + "\n".join(f"{k}: {v}" for k, v in entry.metadata.items())
+        elif f"{first}=" not in text:  # a message that lists its values itself
+            inline = "  ".join(f"{k}={_short(v)}" for k, v in entry.metadata.items())
+            text += (
+                f" · {inline}" if len(inline) <= INLINE_CHARS else f" · {inline[:INLINE_CHARS]}…"
+            )
     return text
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
 
 
 class LogFilterProxy(QSortFilterProxyModel):
