@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer
+from PySide6.QtCore import Qt
 
 from orderdesk.config import Settings, load_settings
 from orderdesk.deadletters.entries import entry_from_record
@@ -117,7 +118,7 @@ def test_filter_by_reason_and_text_with_counts(make_inbox, tmp_path: Path, qtbot
     qtbot.waitUntil(lambda: inbox.proxy.rowCount() == 7)
     inbox.table.selectAll()
     assert len(inbox.selected_entries()) == 7
-    assert inbox.bulk_button.text() == "Republish selected (7)…"
+    assert inbox.bulk_button.text() == "Republish all (7)…"
     assert "7 shown" not in inbox.status.text()
 
 
@@ -400,3 +401,82 @@ def test_a_long_reader_error_does_not_squeeze_the_filter_box(make_inbox, tmp_pat
     inbox.layout().activate()  # lay it out now, with the long text
     assert inbox.search.width() >= width * 0.9
     assert inbox.status.wordWrap()
+
+
+def test_bulk_bar_counts_the_selected_and_the_valid(make_inbox, tmp_path: Path, qtbot) -> None:
+    inbox = make_inbox(_settings(tmp_path), autostart=False)
+    valid = []
+    for offset in range(3):
+        key, value, headers, _ = orderdesk_record(order_payload(), original_offset=offset)
+        valid.append(entry_from_record("orders-dlq", 0, 100 + offset, key, value, headers))
+    inbox.model.add_entries(_entries({FailureReason.VALIDATION_ERROR: 4}) + valid)
+    assert "7 shown" in inbox.bar.counts.text()
+    inbox.table.selectAll()
+    qtbot.waitUntil(lambda: inbox.valid_selected == 3)
+    assert "<b>7</b> selected · valid <b>3</b>" in inbox.bar.counts.text()
+    assert inbox.bar.valid_button.text() == "Republish valid (3)…"
+    assert inbox.bar.valid_button.isEnabled()
+
+    # Discard from view hides the selection; Reload (or Show discarded) brings it back.
+    inbox.select_entries({e.id for e in valid})
+    qtbot.mouseClick(inbox.bar.discard_button, Qt.MouseButton.LeftButton)
+    assert inbox.proxy.rowCount() == 4
+    assert inbox.bar.discarded_button.isVisibleTo(inbox)
+    assert inbox.bar.discarded_button.text() == "Show discarded (3)"
+    qtbot.mouseClick(inbox.bar.discarded_button, Qt.MouseButton.LeftButton)
+    assert inbox.proxy.rowCount() == 7
+
+
+def test_republish_valid_sends_only_the_valid_ones(make_inbox, tmp_path: Path, qtbot) -> None:
+    inbox = make_inbox(_settings(tmp_path), autostart=False)
+    key, value, headers, _ = orderdesk_record(order_payload())
+    good = entry_from_record("orders-dlq", 0, 50, key, value, headers)
+    inbox.model.add_entries([*_entries({FailureReason.VALIDATION_ERROR: 2}), good])
+    inbox.table.selectAll()
+    asked: list[int] = []
+    started: list[list[str]] = []
+    inbox.confirm_republish = lambda count, *_a: (asked.append(count), (True, False))[1]
+    inbox._start = lambda requests, again: (started.append([r.entry.id for r in requests]), True)[1]
+    assert inbox.republish_valid()
+    assert asked == [1] and started == [[good.id]]
+
+
+def test_diff_of_the_edited_payload_and_sized_replay_columns(make_inbox, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QHeaderView
+
+    from orderdesk.gui.deadletters.details import TAB_DIFF
+
+    inbox = make_inbox(_settings(tmp_path), autostart=False)
+    inbox.model.add_entries(_entries({FailureReason.VALIDATION_ERROR: 1}))
+    inbox.table.selectRow(0)
+    details = inbox.details
+    assert details.tabs.tabText(TAB_DIFF) == "Diff"
+    edited = json.loads(inbox.editor.text())
+    edited["total"] = 45.1
+    inbox.editor.edit.setPlainText(json.dumps(edited, indent=2))
+    inbox.editor.validate_now()
+    assert details.diff_view.changes == 1
+    assert details.tabs.tabText(TAB_DIFF) == "Diff (1 line)"
+    html_text = details.diff_view.toPlainText()
+    assert "Original" in html_text and "Edited" in html_text and "45.1" in html_text
+    header = details.replays_view.horizontalHeader()
+    assert header.sectionResizeMode(1) is QHeaderView.ResizeMode.ResizeToContents
+    assert header.sectionResizeMode(4) is QHeaderView.ResizeMode.ResizeToContents
+    assert header.sectionResizeMode(2) is QHeaderView.ResizeMode.Stretch
+
+
+def test_an_old_republish_outcome_goes_with_another_entry(make_inbox, tmp_path: Path) -> None:
+    inbox = make_inbox(_settings(tmp_path), autostart=False)
+    inbox.model.add_entries(_entries({FailureReason.VALIDATION_ERROR: 2}))
+    inbox.table.selectRow(0)
+    inbox.bar.show_summary(ReplaySummary())
+    assert inbox.summary.text()
+    inbox.table.selectRow(1)
+    assert inbox.summary.text() == ""
+
+
+def test_the_list_takes_at_least_half_the_height(make_inbox, tmp_path: Path, qtbot) -> None:
+    inbox = make_inbox(_settings(tmp_path), autostart=False)
+    qtbot.waitExposed(inbox)
+    table, details = inbox.splitter.sizes()
+    assert table >= details

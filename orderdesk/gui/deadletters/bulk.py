@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -78,15 +79,22 @@ class RepublishJob(QObject):
 
 
 class RepublishBar(QWidget):
-    """Under the table: the last republish's outcome, its progress, and the bulk buttons.
+    """Under the table: the bulk-action bar (selected n · valid m, republish the valid ones
+    or all, discard from view), and the last republish's outcome and progress.
 
     Signals:
-        republish_selected(): "Republish selected…" was pressed.
+        republish_valid(): "Republish valid…" was pressed.
+        republish_selected(): "Republish all…" was pressed.
+        discard(): "Discard from view" was pressed.
+        show_discarded(): "Show discarded" was pressed.
         select_all(): "Select all shown" was pressed.
         cancel(): "Cancel" was pressed during a republish.
     """
 
+    republish_valid = Signal()
     republish_selected = Signal()
+    discard = Signal()
+    show_discarded = Signal()
     select_all = Signal()
     cancel = Signal()
 
@@ -102,30 +110,82 @@ class RepublishBar(QWidget):
         self.summary.setObjectName("dlqSummary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
-        self.bulk_button = QPushButton("Republish selected…", self)
+        self.counts = QLabel(self)
+        self.counts.setObjectName("dlqSelectionCounts")
+        self.counts.setTextFormat(Qt.TextFormat.RichText)
+        self.valid_button = QPushButton("Republish valid…", self)
+        self.valid_button.setObjectName("dlqRepublishValid")
+        self.valid_button.setToolTip(
+            "Send the selected dead letters whose payload is a valid order back to their topics"
+        )
+        self.valid_button.clicked.connect(self.republish_valid)
+        self.bulk_button = QPushButton("Republish all…", self)
         self.bulk_button.setObjectName("dlqRepublishSelected")
         self.bulk_button.setToolTip(
             "Check the selected dead letters, then send them back to their original topics"
         )
         self.bulk_button.clicked.connect(self.republish_selected)
+        self.discard_button = QPushButton("Discard from view", self)
+        self.discard_button.setToolTip(
+            "Hide the selected dead letters here; the topic keeps them (Reload shows them again)"
+        )
+        self.discard_button.clicked.connect(self.discard)
+        self.discarded_button = QPushButton("Show discarded", self)
+        self.discarded_button.setFlat(True)
+        self.discarded_button.setVisible(False)
+        self.discarded_button.clicked.connect(self.show_discarded)
         self.select_all_button = QPushButton("Select all shown", self)
         self.select_all_button.clicked.connect(self.select_all)
-        layout = QHBoxLayout(self)
+        actions = QHBoxLayout()
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.addWidget(self.counts)
+        actions.addStretch(1)
+        actions.addWidget(self.discarded_button)
+        actions.addWidget(self.select_all_button)
+        actions.addWidget(self.discard_button)
+        actions.addWidget(self.valid_button)
+        actions.addWidget(self.bulk_button)
+        outcome = QHBoxLayout()
+        outcome.setContentsMargins(0, 0, 0, 0)
+        outcome.addWidget(self.summary, 1)
+        outcome.addWidget(self.progress, 1)
+        outcome.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.summary, 1)
-        layout.addWidget(self.progress, 1)
-        layout.addWidget(self.cancel_button)
-        layout.addWidget(self.select_all_button)
-        layout.addWidget(self.bulk_button)
+        layout.setSpacing(2)
+        layout.addLayout(actions)
+        layout.addLayout(outcome)
+        self.set_selection(0, 0, False)
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
         self.cancel.emit()
 
-    def set_selection(self, selected: int, shown: int, busy: bool) -> None:
-        self.bulk_button.setText(f"Republish selected ({selected:,})…")
+    def set_selection(
+        self, selected: int, shown: int, busy: bool, valid: int | None = None, hidden: int = 0
+    ) -> None:
+        """`valid`: how many of the selected are valid orders the guards let through
+        (None: not worked out yet)."""
+        if selected:
+            what = "…" if valid is None else f"{valid:,}"
+            self.counts.setText(f"<b>{selected:,}</b> selected · valid <b>{what}</b>")
+        else:
+            self.counts.setText(f"{shown:,} shown · select rows to act on them")
+        self.valid_button.setText(
+            "Republish valid…" if valid is None else f"Republish valid ({valid:,})…"
+        )
+        self.valid_button.setEnabled(bool(valid) and not busy)
+        self.bulk_button.setText(f"Republish all ({selected:,})…")
         self.bulk_button.setEnabled(selected > 0 and not busy)
+        self.discard_button.setEnabled(selected > 0)
         self.select_all_button.setEnabled(shown > 0)
+        self.discarded_button.setVisible(hidden > 0)
+        self.discarded_button.setText(f"Show discarded ({hidden:,})")
+
+    def clear_summary(self) -> None:
+        """Forget the last republish's outcome (another entry is shown)."""
+        self.summary.clear()
+        self.summary.setToolTip("")
 
     def started(self, total: int) -> None:
         self.progress.setRange(0, total)

@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from orderdesk.deadletters.entries import NOT_RECORDED, DeadLetterEntry
+from orderdesk.domain.text import plural, pretty_json
+from orderdesk.gui.deadletters.diff import PayloadDiff
 from orderdesk.gui.deadletters.editor import PayloadEditor
 
-TAB_PAYLOAD, TAB_ERROR, TAB_HEADERS, TAB_REPLAYS, TAB_EDIT = range(5)
+TAB_PAYLOAD, TAB_ERROR, TAB_HEADERS, TAB_REPLAYS, TAB_EDIT, TAB_DIFF = range(6)
 
 
 class DeadLetterDetails(QWidget):
@@ -58,12 +60,20 @@ class DeadLetterDetails(QWidget):
             0, QHeaderView.ResizeMode.ResizeToContents
         )
         self.replays_view = self._table(["#", "Replayed at", "To", "Payload", "By"])
+        # Every column as wide as its content, the target (the longest text) takes the rest.
+        replays = self.replays_view.horizontalHeader()
+        replays.setStretchLastSection(False)
+        replays.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        replays.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.diff_view = PayloadDiff(self)
 
         self.tabs.addTab(self.payload_view, "Payload")
         self.tabs.addTab(self.error_view, "Error && stack")
         self.tabs.addTab(self.headers_view, "Headers")
         self.tabs.addTab(self.replays_view, "Replays")
         self.tabs.addTab(self._build_edit_tab(), "Fix && republish")
+        self.tabs.addTab(self.diff_view, "Diff")
+        self.editor.validated.connect(lambda _problems: self._update_diff())
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -162,6 +172,11 @@ class DeadLetterDetails(QWidget):
         self.tabs.setTabText(TAB_REPLAYS, f"Replays ({len(history)})" if history else "Replays")
         self.again_box.setChecked(False)
         self.again_box.setEnabled(bool(history))
+
+    def _update_diff(self) -> None:
+        original = pretty_json(self._entry.original_payload) if self._entry is not None else ""
+        changes = self.diff_view.show_diff(original, self.editor.text())
+        self.tabs.setTabText(TAB_DIFF, f"Diff ({plural(changes, 'line')})" if changes else "Diff")
 
     def reset_editor(self) -> None:
         if self._entry is not None:

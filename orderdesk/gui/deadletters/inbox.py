@@ -51,6 +51,10 @@ __all__ = ["TAB_EDIT", "DeadLetterInbox", "DeadLettersTab"]
 
 #: Milliseconds of quiet typing before the text filter applies.
 SEARCH_DELAY_MS = 150
+#: Milliseconds after the selection settles before its valid orders are counted.
+VALID_DELAY_MS = 120
+#: Most selected entries whose payloads are checked for the bar's "valid" count.
+VALID_COUNT_LIMIT = 5_000
 #: How often the ledger is checked for replays made elsewhere.
 LEDGER_INTERVAL_MS = 2_000
 
@@ -85,6 +89,15 @@ class DeadLetterInbox(QWidget):
         self.job.done.connect(self._republish_done)
         self.job.failed.connect(self._republish_failed)
         self.job.ended.connect(self._republish_ended)
+
+        #: How many of the selected entries are valid orders the guards let through, worked
+        #: out a moment after the selection settles (None until then).
+        self.valid_selected: int | None = None
+        self._selection_key: frozenset[str] = frozenset()
+        self._valid_timer = QTimer(self)
+        self._valid_timer.setSingleShot(True)
+        self._valid_timer.setInterval(VALID_DELAY_MS)
+        self._valid_timer.timeout.connect(self._count_valid)
 
         self.model = DeadLetterTableModel(self)
         self.proxy = DeadLetterFilterModel(self)
@@ -155,12 +168,18 @@ class DeadLetterInbox(QWidget):
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(self.table)
         right.addWidget(self.details)
-        right.setStretchFactor(0, 2)
-        right.setStretchFactor(1, 3)
+        # The list takes at least half the height; the details the rest.
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        right.setSizes([600, 400])
+        self.splitter = right
         right.setChildrenCollapsible(False)
 
         self.bar: RepublishBar = RepublishBar(self)
         self.bar.republish_selected.connect(self.republish_selected)
+        self.bar.republish_valid.connect(self.republish_valid)
+        self.bar.discard.connect(self.discard_selected)
+        self.bar.show_discarded.connect(self.show_discarded)
         self.bar.select_all.connect(self.table.selectAll)
         self.bar.cancel.connect(self.cancel_republish)
         self.summary, self.bulk_button = self.bar.summary, self.bar.bulk_button
@@ -192,6 +211,7 @@ class DeadLetterInbox(QWidget):
     def reload(self) -> None:
         """Forget what was read and read the topic again from the beginning."""
         self.stop_reader()
+        self.proxy.show_hidden()
         self.model.clear()
         self._show_entry(None)
         self.start()
@@ -211,6 +231,7 @@ class DeadLetterInbox(QWidget):
         """
         self._ledger_timer.stop()
         self._search_timer.stop()
+        self._valid_timer.stop()
         self.job.cancel()
         self.stop_reader()
 
@@ -289,11 +310,42 @@ class DeadLetterInbox(QWidget):
                 selection.select(index, flags)
 
     def _update_selection_state(self, *_args: Any) -> None:
-        count = len(self.table.selectionModel().selectedRows())
+        entries = self.selected_entries()
+        count = len(entries)
+        key = frozenset(e.id for e in entries)
+        if key != self._selection_key:
+            self._selection_key = key
+            self.valid_selected = None if entries else 0
+            if entries and count <= VALID_COUNT_LIMIT:
+                self._valid_timer.start()
         busy = self.job.busy
-        self.bar.set_selection(count, self.proxy.rowCount(), busy)
+        self.bar.set_selection(
+            count, self.proxy.rowCount(), busy, self.valid_selected, self.proxy.hidden_count
+        )
         self.details.set_actions_enabled(self._current is not None, busy)
         self._update_status()
+
+    def _plan(self, entries: list[DeadLetterEntry]) -> BulkPlan:
+        requests = [ReplayRequest(e) for e in entries]
+        return plan_bulk(requests, Republisher(self.settings, self.ledger).refusal, again=False)
+
+    def _count_valid(self) -> None:
+        """The bar's "valid m": the bulk plan's valid group for the current selection."""
+        entries = self.selected_entries()
+        self.valid_selected = len(self._plan(entries).valid) if entries else 0
+        self._update_selection_state()
+
+    def discard_selected(self) -> None:
+        """Hide the selected entries from the view (the topic keeps them)."""
+        ids = {e.id for e in self.selected_entries()}
+        if ids:
+            self.table.clearSelection()
+            self.proxy.hide_ids(ids)
+            self._update_selection_state()
+
+    def show_discarded(self) -> None:
+        self.proxy.show_hidden()
+        self._update_selection_state()
 
     def _update_status(self, *_args: Any) -> None:
         topic = html.escape(self.settings.topics.dlq)
@@ -324,6 +376,8 @@ class DeadLetterInbox(QWidget):
         return self._current
 
     def _show_entry(self, entry: DeadLetterEntry | None) -> None:
+        if entry is not self._current and not self.job.busy:
+            self.bar.clear_summary()  # the last outcome was about another entry
         self._current = entry
         self.details.show_entry(entry, self._history(entry) if entry is not None else ())
         self._update_selection_state()
@@ -354,6 +408,21 @@ class DeadLetterInbox(QWidget):
             return False
         chosen, again = choice
         return self._start(chosen, again)
+
+    def republish_valid(self) -> bool:
+        """Republish the selected entries that are valid orders (after asking); True when
+        the work was started."""
+        entries = self.selected_entries()
+        if not entries or self.job.busy:
+            return False
+        plan = self._plan(entries)
+        if not plan.valid:
+            return False
+        targets = sorted({r.topic or "?" for r in plan.valid})
+        ok, _again = self.confirm_republish(len(plan.valid), targets, 0, 0)
+        if not ok:
+            return False
+        return self._start(plan.valid, again=False)
 
     def confirm_bulk(
         self, plans: tuple[BulkPlan, BulkPlan], targets: list[str]

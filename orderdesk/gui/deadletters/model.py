@@ -277,6 +277,19 @@ class DeadLetterFilterModel(QSortFilterProxyModel):
         self._reason: FailureReason | None = None
         self._text = ""
         self._replayed: bool | None = None
+        #: Entry ids discarded from view (the topic keeps them; Reload shows them again).
+        self._hidden: set[str] = set()
+
+    def hide_ids(self, ids: set[str]) -> None:
+        """Leave these entries out of the view (nothing is deleted from the topic)."""
+        self._change_filter(lambda: self._hidden.update(ids))
+
+    def show_hidden(self) -> None:
+        self._change_filter(self._hidden.clear)
+
+    @property
+    def hidden_count(self) -> int:
+        return len(self._hidden)
 
     def set_reason(self, reason: FailureReason | None) -> None:
         self._change_filter(lambda: setattr(self, "_reason", reason))
@@ -313,6 +326,8 @@ class DeadLetterFilterModel(QSortFilterProxyModel):
         if not isinstance(model, DeadLetterTableModel):
             return True
         entry = model.entry(source_row)
+        if self._hidden and entry.id in self._hidden:
+            return False
         if self._reason is not None and entry.failure_reason is not self._reason:
             return False
         if self._replayed is not None and bool(model.replays(entry.id)) != self._replayed:
