@@ -56,6 +56,13 @@ def test_view_shows_rates_lag_members_and_folder_counts(qtbot, tmp_path):
     assert view.members.item(1, 2).text() == "1"
     assert sorted(view._lag_curves) == [0, 1]
 
+    from orderdesk.tracker.membership import instance_id
+
+    own = Member("orderdesk", "10.0.0.3", "m-3", (), instance_id(view.settings))
+    view.add_sample(_sample(t0 + 3.5, [200, 200], [190, 200], 10, (*members, own)))
+    assert view.members.item(2, 0).text() == "orderdesk (this window)"
+    assert view.members.item(0, 0).text() == "orderdesk-a"
+
     view.add_sample(ClusterSample(at=t0 + 4, wall=time.time(), error="no answer"))
     assert "no answer" in view.status.text()
 

@@ -44,6 +44,7 @@ from orderdesk.monitor.cluster import (
     T,
 )
 from orderdesk.monitor.logfolder import FolderUpdate
+from orderdesk.tracker.membership import instance_id
 
 #: Spans of the time axis (seconds): it grows with the history, up to the last one.
 SPANS = (60.0, 120.0, 300.0)
@@ -155,10 +156,13 @@ class PipelineView(QWidget):
         self.members.setHorizontalHeaderLabels(MEMBER_COLUMNS)
         self.members.verticalHeader().hide()
         self.members.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.members.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
-        )
-        self.members.horizontalHeader().setStretchLastSection(True)
+        header = self.members.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # The long ids are elided in the middle (the whole id is in the cell's tooltip).
+        for col in (3, 4):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(col, 130)
+        header.setStretchLastSection(True)
         self.members.setWordWrap(False)
         self.members.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.members.setMinimumWidth(300)
@@ -350,6 +354,9 @@ class PipelineView(QWidget):
         if members == self._members:
             return
         self._members = members
+        # This window's tracker joins with the instance id its settings give (static
+        # membership); the others run elsewhere.
+        own = instance_id(self.settings)
         table = self.members
         table.setRowCount(len(members))
         for row, m in enumerate(members):
@@ -360,8 +367,16 @@ class PipelineView(QWidget):
                 m.instance_id or "—",
                 m.member_id,
             )
+            mine = own is not None and m.instance_id == own
             for col, value in enumerate(values):
-                table.setItem(row, col, QTableWidgetItem(value))
+                item = QTableWidgetItem(f"{value} (this window)" if mine and col == 0 else value)
+                item.setToolTip(value)
+                if mine:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                    item.setToolTip(f"{value}: the tracker this window runs")
+                table.setItem(row, col, item)
 
 
 class _ReaderNames:
