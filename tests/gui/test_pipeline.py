@@ -174,3 +174,41 @@ def test_pipeline_tab_shows_trackers_running_elsewhere(
         producer.stop()
         for tracker in trackers:
             tracker.stop()
+
+
+def test_watch_logs_flag_opens_the_app_on_the_folder(qapp, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from orderdesk.cli.main import build_parser
+    from orderdesk.config import APP_NAME
+    from orderdesk.gui.app import ORGANIZATION, run_gui
+
+    folder = tmp_path / "elsewhere"
+    _write_folder(folder)
+    args = build_parser().parse_args(["--watch-logs", str(folder)])
+    assert args.watch_logs == folder
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    names = qapp.organizationName(), qapp.applicationName()
+    qapp.setOrganizationName(ORGANIZATION)
+    qapp.setApplicationName(APP_NAME)
+    seen: dict[str, object] = {}
+
+    def inspect() -> None:
+        window = next(
+            w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()
+        )
+        tab = window.feature_tabs[2]
+        seen["folder"] = tab.monitor.folder
+        seen["audit"] = window.audit_browser.path
+        window.close()
+
+    QTimer.singleShot(300, inspect)
+    settings = Settings(kafka={"bootstrap_servers": NOWHERE}, log_dir=tmp_path / "own")
+    try:
+        assert run_gui(settings, None, watch_logs=args.watch_logs) == 0
+    finally:
+        qapp.setOrganizationName(names[0])
+        qapp.setApplicationName(names[1])
+    assert seen == {"folder": folder, "audit": folder / "tracker.events"}
