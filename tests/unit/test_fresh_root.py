@@ -27,3 +27,9 @@ def test_an_ambiguous_quick_start_is_an_error_not_a_guess() -> None:
     readme = "## Quick start\n" + "".join(f"\n```bash\n{block}\n```\n" for block in blocks)
     with pytest.raises(fresh_root.Failed, match="one test block, found 2"):
         fresh_root.quick_start_commands(readme)
+
+
+def test_ci_ends_with_the_readmes_test_command_as_written() -> None:
+    commands = fresh_root.quick_start_commands(fresh_root.README.read_text())
+    ci_run = (fresh_root.REPO / ".ci" / "run").read_text().strip().splitlines()
+    assert ci_run[-1] == commands.test
