@@ -153,7 +153,8 @@ def run_gui(
         show_startup_error(f"orderdesk: error: {exc}")
         return 1
     demo = broker is not None and not asked_for_embedded
-    if demo and merged.producer.faulty_ratio == 0:
+    demo_faulty = demo and merged.producer.faulty_ratio == 0
+    if demo_faulty:
         # A demo should show the dead-letter path at work too: one order in twenty is bad.
         producer = merged.producer.model_copy(update={"faulty_ratio": DEMO_FAULTY_RATIO})
         merged = merged.model_copy(update={"producer": producer})
@@ -163,6 +164,8 @@ def run_gui(
         window = MainWindow(
             merged, config_path, store, demo=demo, broker_notice=notice, broker=broker
         )
+        if demo_faulty:
+            window.demo_faulty_ratio = DEMO_FAULTY_RATIO
         window.show()
         if watch_logs is not None:
             window.watch_log_folder(watch_logs)

@@ -107,7 +107,8 @@ class BrokerStatus(QObject):
                 f"Kafka at {servers} answers: cluster {info.cluster_id}, {brokers}", 10_000
             )
         elif info is None and (asked or was is not False):
-            self.message.emit(f"Kafka at {servers} does not answer: {error}", 10_000)
+            text = error if servers in error else f"Kafka at {servers} does not answer: {error}"
+            self.message.emit(text[:1].upper() + text[1:], 10_000)
 
     def _died(self, text: str) -> None:
         if self.settings is not None:

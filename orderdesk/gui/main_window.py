@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         demo: bool = False,
         broker_notice: str = "",
         broker: InMemoryBroker | BrokerKeeper | None = None,
-        exit_now: Callable[[int], object] = os._exit,
+        exit_now: Callable[[int], object] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -113,9 +113,12 @@ class MainWindow(QMainWindow):
         #: OrderDesk started the embedded broker because none was configured: the window
         #: starts both services by itself, so orders flow with no other setup.
         self.demo = demo
+        #: The share of bad orders the demo chose because none was configured (set by the
+        #: app); it stays with the embedded broker and is not used against a cluster.
+        self.demo_faulty_ratio = 0.0
         self.config_path = config_path
         #: Ends the process when a quit cannot wait any longer for a stuck thread.
-        self.exit_now = exit_now
+        self.exit_now = exit_now if exit_now is not None else hard_exit
         self.store = store if store is not None else QSettings()
         self.window_store = WindowStore(self.store)
         self.setWindowTitle("OrderDesk")
@@ -394,6 +397,11 @@ class MainWindow(QMainWindow):
         # broker's own new address (restarted).
         if old.embedded and moved and not (settings.embedded and self.broker_keeper.alive):
             settings = leave_embedded(settings)
+            if self.demo_faulty_ratio and "producer.faulty_ratio" not in (chosen or {}):
+                # The demo's deliberately bad orders stay with the demo, not a real cluster.
+                producer = settings.producer.model_copy(update={"faulty_ratio": 0.0})
+                settings = settings.model_copy(update={"producer": producer})
+                self.demo_faulty_ratio = 0.0
         self.settings = settings
         if chosen is None:
             before, after = old.to_yaml_dict(), settings.to_yaml_dict()
@@ -510,6 +518,11 @@ class MainWindow(QMainWindow):
             f"<b>OrderDesk {__version__}</b><p>Generate, track and repair order events "
             "on Apache Kafka.</p>",
         )
+
+
+def hard_exit(status: int) -> None:
+    """End the process now, whatever its threads are doing (no cleanup handlers run)."""
+    os._exit(status)
 
 
 def _dotted(data: dict[str, Any], key: str) -> Any:

@@ -105,3 +105,13 @@ def no_timers_left(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         except RuntimeError:  # the C++ object is gone, so is the timer
             continue
     assert not active, "QTimers left running:\n" + "\n".join(active)
+
+
+@pytest.fixture(autouse=True)
+def no_hard_exit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A window that gives up waiting for its threads ends the process; in a test it must
+    not take the test run with it, so the exit is recorded and fails the test."""
+    exits: list[int] = []
+    monkeypatch.setattr("orderdesk.gui.main_window.hard_exit", exits.append)
+    yield
+    assert not exits, "a window ended the process (its quit did not finish in time)"

@@ -246,7 +246,8 @@ def test_test_connection_shows_its_answer(qtbot) -> None:
         dialog.connection.test_button.click()
         assert "Testing" in dialog.connection.test_result.text()
     assert result.args[0] is False
-    assert "No answer from 127.0.0.1:1" in dialog.connection.test_result.text()
+    result_text = dialog.connection.test_result.text()
+    assert "✗" in result_text and "127.0.0.1:1" in result_text
 
 
 @pytest.mark.kafka
@@ -270,7 +271,29 @@ def test_ctrl_k_answers_in_the_status_bar(qtbot, qsettings, tmp_path, monkeypatc
     window.statusBar().clearMessage()
     window.check_action.trigger()
     assert "Checking Kafka at 127.0.0.1:1" in window.statusBar().currentMessage()
-    qtbot.waitUntil(lambda: "does not answer" in window.statusBar().currentMessage(),
-                    timeout=15_000)  # fmt: skip
+
+    def answered() -> bool:
+        message = window.statusBar().currentMessage()
+        return "127.0.0.1:1" in message and not message.startswith("Checking")
+
+    qtbot.waitUntil(answered, timeout=15_000)
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+
+
+def test_the_demo_faulty_ratio_stays_with_the_demo(qtbot, qsettings, tmp_path) -> None:
+    broker = FakeBroker(8).start()
+    demo = broker.configure(Settings(producer={"faulty_ratio": 0.05}, log_dir=tmp_path / "l"))
+    window = MainWindow(demo, None, qsettings, producer=FakeFactory(),
+                        tracker=FakeFactory(kind="tracker"), probe_interval_ms=60_000,
+                        broker=BrokerKeeper(broker))  # fmt: skip
+    window.demo_faulty_ratio = 0.05
+    qtbot.addWidget(window)
+    window.show()
+    kafka = demo.kafka.model_copy(update={"bootstrap_servers": NOWHERE})
+    window.apply_settings(demo.model_copy(update={"kafka": kafka, "embedded": False}),
+                          chosen={"kafka.bootstrap_servers": NOWHERE})  # fmt: skip
+    assert window.settings.producer.faulty_ratio == 0.0
+    assert "producer.faulty_ratio" not in load_choices(qsettings)
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)

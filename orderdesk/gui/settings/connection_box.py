@@ -306,7 +306,9 @@ class ConnectionBox(QGroupBox):
             brokers = f"{info.broker_count} broker{'s' if info.broker_count != 1 else ''}"
             self._show_result(True, f"Connected to {servers}: cluster {info.cluster_id}, {brokers}")
         else:
-            self._show_result(False, f"No answer from {servers}: {error}")
+            # The client's sentence names the servers already, most of the time.
+            text = error if servers in error else f"No answer from {servers}: {error}"
+            self._show_result(False, text[:1].upper() + text[1:])
 
     def _show_result(self, ok: bool, text: str) -> None:
         color, mark = ("#2e7d32", "✓") if ok else ("#c62828", "✗")
