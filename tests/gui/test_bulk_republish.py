@@ -33,8 +33,11 @@ def _settings(tmp_path: Path, bootstrap: str = "127.0.0.1:1", **topics: str) -> 
 def _mix(dlq: str = "orders-dlq", orders: str = "orders"):
     """Three fixed (valid) orders, two still broken, one that is not JSON."""
     payloads = [order_payload() for _ in range(3)] + [broken_order(), broken_order()]
-    records = [orderdesk_record(p, original_topic=orders) for p in payloads]
-    records.append(orderdesk_record("{not json", original_topic=orders))
+    records = [
+        orderdesk_record(p, original_topic=orders, original_offset=i)
+        for i, p in enumerate(payloads)
+    ]
+    records.append(orderdesk_record("{not json", original_topic=orders, original_offset=5))
     return [
         entry_from_record(dlq, 0, i, key, value, headers, 1_700_000_000_000)
         for i, (key, value, headers, _msg) in enumerate(records)

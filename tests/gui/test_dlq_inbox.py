@@ -37,7 +37,10 @@ def _entries(count_by_reason: dict[FailureReason, int], dlq: str = "orders-dlq")
     for reason, count in count_by_reason.items():
         for _ in range(count):
             key, value, headers, _msg = orderdesk_record(
-                broken_order(), reason=reason, error=f"{reason.value.lower()} happened"
+                broken_order(),
+                reason=reason,
+                error=f"{reason.value.lower()} happened",
+                original_offset=100 + offset,
             )
             out.append(entry_from_record(dlq, 0, offset, key, value, headers, 1_700_000_000_000))
             offset += 1
@@ -76,7 +79,7 @@ def test_rows_stay_sorted_as_batches_arrive(qtmodeltester) -> None:
 
     model = DeadLetterTableModel()
     model.sort(COL_ORIGINAL, Qt.SortOrder.AscendingOrder)
-    offsets = [7, 3, 9, 1, 5, 8, 2, 6, 4, 0, 3, 7]
+    offsets = [7, 3, 9, 1, 5, 8, 2, 6, 4, 0, 13, 11]
     batches = ([], [])
     for i, off in enumerate(offsets):
         key, value, headers, _ = orderdesk_record(broken_order(), original_offset=off)
@@ -156,13 +159,16 @@ def test_read_filter_fix_and_republish(
 ) -> None:
     orders = topic_factory(1, prefix="gui-orders")
     dlq = topic_factory(1, prefix="gui-dlq")
-    validation = [orderdesk_record(broken_order(), original_topic=orders) for _ in range(3)]
+    validation = [
+        orderdesk_record(broken_order(), original_topic=orders, original_offset=i) for i in range(3)
+    ]
     others = [
         orderdesk_record(
             order_payload(),
             reason=FailureReason.PROCESSING_ERROR,
             error="warehouse busy",
             original_topic=orders,
+            original_offset=3,
         )
     ]
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
@@ -260,7 +266,7 @@ def test_read_filter_fix_and_republish(
     assert dict(first.headers())[hdr.REPLAY_DLQ_ID] == validation[0][3].id.encode()
 
     # A new dead letter shows up live.
-    extra = orderdesk_record(broken_order(), original_topic=orders)
+    extra = orderdesk_record(broken_order(), original_topic=orders, original_offset=4)
     producer.produce(dlq, key=extra[0], value=extra[1], headers=extra[2])
     assert producer.flush(30) == 0
     qtbot.waitUntil(lambda: inbox.model.rowCount() == 6, timeout=TIMEOUT_MS)
@@ -480,3 +486,18 @@ def test_the_list_takes_at_least_half_the_height(make_inbox, tmp_path: Path, qtb
     qtbot.waitExposed(inbox)
     table, details = inbox.splitter.sizes()
     assert table >= details
+
+
+def test_letters_a_crash_sent_twice_show_once_with_their_copies(qtbot) -> None:
+    model = DeadLetterTableModel()
+    records = [orderdesk_record(broken_order(), original_offset=off) for off in (5, 5, 6)]
+    entries = [
+        entry_from_record("orders-dlq", 0, i, key, value, headers)
+        for i, (key, value, headers, _) in enumerate(records)
+    ]
+    model.add_entries(entries)
+    assert sorted(model.entry(r).original_offset for r in range(model.rowCount())) == [5, 6]
+    shown = next(
+        model.entry(r) for r in range(model.rowCount()) if model.entry(r).original_offset == 5
+    )
+    assert [c.id for c in model.copies(shown)] == [entries[0].id, entries[1].id]

@@ -115,7 +115,12 @@ class DeadLetterDetails(QWidget):
         self.editor.edit.setMinimumHeight(self.editor.edit.fontMetrics().lineSpacing() * 5)
         return edit_tab
 
-    def show_entry(self, entry: DeadLetterEntry | None, history: Sequence[Any] = ()) -> None:
+    def show_entry(
+        self,
+        entry: DeadLetterEntry | None,
+        history: Sequence[Any] = (),
+        copies: Sequence[DeadLetterEntry] = (),
+    ) -> None:
         self._entry = entry
         if entry is None:
             self.info.setText("<i>Select a dead letter to see it in full.</i>")
@@ -135,6 +140,7 @@ class DeadLetterDetails(QWidget):
             f"from <b>{esc(entry.original_coordinates)}</b> · key {key} · "
             f"retries {entry.retry_count} · dead letter {where} ({esc(entry.source)}) · "
             f"dead-lettered {_when(entry.timestamp)} · original {_when(entry.original_timestamp)}"
+            + _copies_text(entry, copies)
         )
         self.payload_view.set_payload(entry.payload_display)
         error = entry.error_message
@@ -185,6 +191,18 @@ class DeadLetterDetails(QWidget):
     def set_actions_enabled(self, has_entry: bool, busy: bool) -> None:
         self.republish_one_button.setEnabled(has_entry and not busy)
         self.reset_button.setEnabled(has_entry)
+
+
+def _copies_text(entry: DeadLetterEntry, copies: Sequence[DeadLetterEntry]) -> str:
+    others = [c for c in copies if c.id != entry.id]
+    if not others:
+        return ""
+    where = ", ".join(
+        f"{html.escape(c.id)} at {html.escape(c.dlq_topic)}[{c.dlq_partition}]@{c.dlq_offset}"
+        for c in others
+    )
+    count = len(others) + 1
+    return f"<br><b>{count} copies</b> of this dead letter (sent again after a crash): {where}"
 
 
 def _when(moment: datetime | None) -> str:

@@ -379,7 +379,11 @@ class DeadLetterInbox(QWidget):
         if entry is not self._current and not self.job.busy:
             self.bar.clear_summary()  # the last outcome was about another entry
         self._current = entry
-        self.details.show_entry(entry, self._history(entry) if entry is not None else ())
+        self.details.show_entry(
+            entry,
+            self._history(entry) if entry is not None else (),
+            self.model.copies(entry) if entry is not None else (),
+        )
         self._update_selection_state()
 
     # -- republish -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
+from orderdesk.deadletters.copies import CopyIndex
 from orderdesk.deadletters.entries import NOT_RECORDED, DeadLetterEntry
 from orderdesk.domain import FailureReason
 
@@ -63,6 +64,7 @@ class DeadLetterTableModel(QAbstractTableModel):
         #: Sort key of each row, parallel to `_entries`.
         self._keys: list[Any] = []
         self._by_id: dict[str, DeadLetterEntry] = {}
+        self._copies = CopyIndex()
         self._replays: dict[str, int] = {}
         self._counts: dict[FailureReason, int] = dict.fromkeys(FailureReason, 0)
         self._sort_column = COL_TIME
@@ -112,6 +114,8 @@ class DeadLetterTableModel(QAbstractTableModel):
         """Insert new entries at their sorted places; an id seen before replaces its row."""
         fresh: dict[str, DeadLetterEntry] = {}
         for entry in batch:
+            if self._copies.add(entry) is not None:
+                continue  # a second letter for the same original (a crash sent it twice)
             old = self._by_id.get(entry.id)
             if old is None:
                 fresh[entry.id] = entry
@@ -183,6 +187,7 @@ class DeadLetterTableModel(QAbstractTableModel):
         self._entries.clear()
         self._keys.clear()
         self._by_id.clear()
+        self._copies.clear()
         self._counts = dict.fromkeys(FailureReason, 0)
         self.endResetModel()
         self.counts_changed.emit()
@@ -202,6 +207,10 @@ class DeadLetterTableModel(QAbstractTableModel):
 
     def entry(self, row: int) -> DeadLetterEntry:
         return self._entries[row]
+
+    def copies(self, entry: DeadLetterEntry) -> list[DeadLetterEntry]:
+        """Every dead letter read for `entry`'s original message (the row shows the first)."""
+        return self._copies.copies(entry)
 
     def entries(self) -> list[DeadLetterEntry]:
         return list(self._entries)
