@@ -318,3 +318,18 @@ def test_a_binary_file_is_not_an_audit_trail(
     browser.open_file(good)
     qtbot.waitUntil(lambda: browser.model.rowCount() == 3, timeout=WAIT_MS)
     assert "not an audit trail" not in browser.count_label.text()
+
+
+def test_the_browser_says_from_when_history_is_kept(qtbot, tmp_path):
+    from orderdesk.audit.writer import AuditWriter
+    from orderdesk.domain import AuditEvent
+    from orderdesk.gui.audit.browser import AuditBrowser
+
+    path = tmp_path / "tracker.events"
+    writer = AuditWriter(path, 1_000_000, 1)
+    writer.write(AuditEvent.ORDER_REJECTED, "orders", 0, 1, b"x", "VALIDATION_ERROR: bad")
+    writer.close()
+    browser = AuditBrowser(path)
+    qtbot.addWidget(browser)
+    qtbot.waitUntil(lambda: "history since" in browser.count_label.text(), timeout=10_000)
+    assert "Audit history kept since" in browser.path_label.toolTip()

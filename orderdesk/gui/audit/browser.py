@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from orderdesk.audit.index import CODE_MALFORMED, AuditFilter, AuditIndex, AuditRow, FileChange
+from orderdesk.audit.trail import history_start
 from orderdesk.config import Settings
 from orderdesk.gui.audit.detail import AuditDetail
 from orderdesk.gui.audit.filters import AuditFilterBar
@@ -69,6 +70,8 @@ class AuditBrowser(QWidget):
         self.model = AuditModel(parent=self)
         self._scan: WorkerThread | None = None
         self._status = ""
+        #: When the oldest kept audit line was written (retention removes older files).
+        self._history_since = ""
         self._shut_down = False
         #: The file shown is not an audit trail (none of its lines is an audit entry).
         self._not_audit = False
@@ -196,7 +199,12 @@ class AuditBrowser(QWidget):
         self._not_audit = False
         self.index = AuditIndex(Path(path))
         self.path_label.setText(str(path))
-        self.path_label.setToolTip(str(path))
+        # Retention removes the oldest rotated files: say from when history is kept.
+        since = history_start(Path(path))
+        self._history_since = "" if since is None else since.astimezone().strftime("%Y-%m-%d %H:%M")
+        self.path_label.setToolTip(
+            str(path) + (f"\nAudit history kept since {self._history_since}" if since else "")
+        )
         self.model.set_index(self.index)
         self.detail.clear()
         self._status = ""
@@ -395,6 +403,8 @@ class AuditBrowser(QWidget):
             parts.append(f"filtering {self.model.progress:.0%}")
         if self._scan is not None:
             parts.append("indexing…")
+        if self._history_since:
+            parts.append(f"history since {self._history_since}")
         if self._status:
             parts.append(self._status)
         self.count_label.setText(" · ".join(parts))
