@@ -12,7 +12,6 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -23,22 +22,18 @@ from PySide6.QtWidgets import (
 
 from orderdesk import __version__
 from orderdesk.config import Settings
-from orderdesk.domain import LogEntry, LogLevel
+from orderdesk.domain import LogLevel
 from orderdesk.gui.actions import WindowActions, WindowSlots
 from orderdesk.gui.broker_status import BrokerStatus
 from orderdesk.gui.dashboard.dashboard import Dashboard
 from orderdesk.gui.log.view import LogView
 from orderdesk.gui.quit import QUIT_MARGIN, QuitSequence
 from orderdesk.gui.services.broker import BrokerKeeper
-from orderdesk.gui.services.runner import (
-    RunState,
-    ServiceFactory,
-    ServiceRunner,
-    producer_factory,
-    tracker_factory,
-)
+from orderdesk.gui.services.desk import ServiceDesk
+from orderdesk.gui.services.runner import ServiceFactory, producer_factory, tracker_factory
+from orderdesk.gui.settings.apply import changed_choices, settings_to_use
 from orderdesk.gui.settings.connections import remember
-from orderdesk.gui.settings.dialog import EDITED_KEYS, SettingsDialog, get_dotted, leave_embedded
+from orderdesk.gui.settings.dialog import SettingsDialog
 from orderdesk.gui.settings.store import (
     DEFAULT_WINDOW_SIZE,
     WindowStore,
@@ -52,8 +47,6 @@ __all__ = ["DEFAULT_WINDOW_SIZE", "MainWindow", "app_icon", "default_window_size
 
 log = logging.getLogger("orderdesk.gui")
 
-#: Period of the one timer that drains the service feeds and samples the dashboard.
-TICK_MS = 250
 #: Period and timeout of the background broker check.
 PROBE_INTERVAL_MS = 5_000
 PROBE_TIMEOUT = 3.0
@@ -86,10 +79,12 @@ FEATURE_TABS: tuple[tuple[str, str, str, TabFactory], ...] = (
 
 
 class MainWindow(QMainWindow):
-    """The OrderDesk window. Runs the producer and tracker through `ServiceRunner`s.
+    """The OrderDesk window: composes the tabs, the services (`ServiceDesk`), the broker's
+    status (`BrokerStatus`) and the bounded quit (`QuitSequence`).
 
-    Closing it while services run asks them to stop, shows 'Stopping…', and closes only
-    once every service thread and connection check has ended, without blocking the loop.
+    Closing it while services run asks them to stop, shows 'Stopping…', and closes once
+    every thread has ended, without blocking the loop; at the announced limit, or on a
+    second Ctrl+Q, the process exits without waiting any longer.
     """
 
     def __init__(
@@ -125,10 +120,6 @@ class MainWindow(QMainWindow):
         icon = app_icon()
         if icon is not None:
             self.setWindowIcon(icon)
-
-        self.producer = ServiceRunner("producer", producer, self)
-        self.tracker = ServiceRunner("tracker", tracker, self)
-        self.runners = (self.producer, self.tracker)
         self._close_ready = False
 
         self.dashboard = Dashboard()
@@ -144,31 +135,20 @@ class MainWindow(QMainWindow):
             WidgetTab("Dashboard", "Ctrl+1", self.dashboard),
             *self.feature_tabs,
         )
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        for tab in self.all_tabs:
-            self.tabs.addTab(tab.widget, tab.title)
-
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.tabs)
-        self.splitter.addWidget(self.log_view)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-
         self.banner = ErrorBanner()
         self.stopping_banner = ErrorBanner(kind="info")
         self.embedded_banner = EmbeddedBanner(self.edit_settings)
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(4, 4, 4, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.embedded_banner)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.stopping_banner)
-        layout.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
+        self.tabs, self.splitter = _compose(self, self.all_tabs, self.log_view,
+                                            (self.embedded_banner, self.banner,
+                                             self.stopping_banner))  # fmt: skip
 
+        self.services = ServiceDesk(
+            producer, tracker, self.dashboard, self.log_view, self.banner, self.statusBar(),
+            lambda: self.settings, lambda: self.closing, self,
+        )  # fmt: skip
+        self.producer, self.tracker = self.services.producer, self.services.tracker
+        self.runners = self.services.runners
+        self.tick_timer = self.services.timer
         keeper = broker if isinstance(broker, BrokerKeeper) else BrokerKeeper(broker)
         keeper.setParent(self)
         self.broker_keeper = keeper
@@ -176,40 +156,33 @@ class MainWindow(QMainWindow):
         self.broker_status.message.connect(self.statusBar().showMessage)
         self.broker_status.died.connect(self._broker_died)
         self.connection = self.broker_status.indicator
-        self._restart_after_stop: set[str] = set()
         self.window_actions = WindowActions(
             self, self._slots(), [(t.title, t.shortcut) for t in self.all_tabs]
         )
+        self.services.actions = self.window_actions
         self.toolbar = self.window_actions.install(self)
         self._alias_actions()
         self._connect_pipeline()
-        self._create_status_bar()
+        status = self.statusBar()
+        # Permanent, so that transient status messages never hide the broker's state.
+        status.addPermanentWidget(self.connection, 1)
+        self.producer_state, self.tracker_state = (
+            self.services.producer_state, self.services.tracker_state,
+        )  # fmt: skip
+        status.addPermanentWidget(self.producer_state)
+        status.addPermanentWidget(self.tracker_state)
         self.quitting = QuitSequence(
             self.runners, self.feature_tabs, lambda: self.broker_status.busy, self
         )
         self.quitting.ready.connect(self._close_now)
         self.quitting.overdue.connect(self._quit_overdue)
 
-        for runner in self.runners:
-            runner.state_changed.connect(self._update_states)
-            runner.failed.connect(lambda reason, r=runner: self._service_failed(r.name, reason))
-            runner.stopped.connect(lambda result, r=runner: self._service_stopped(r.name, result))
-            runner.stopped.connect(lambda _result, r=runner: self._restart_if_asked(r))
-
-        self.tick_timer = QTimer(self)
-        self.tick_timer.setInterval(TICK_MS)
-        self.tick_timer.setTimerType(Qt.TimerType.CoarseTimer)
-        self.tick_timer.timeout.connect(self.tick)
-        self.tick_timer.start()
         self.broker_status.start(settings)
-
         self.window_store.restore(self, self.splitter, self.tabs, self.log_view.level_box)
         self._show_broker_kind()
-        self._update_states()
+        self.services.update_states()
         if demo:
-            QTimer.singleShot(0, self._start_demo)
-
-    # -- construction ------------------------------------------------------------------
+            QTimer.singleShot(0, self.services.start_demo)
 
     def _slots(self) -> WindowSlots:
         return WindowSlots(
@@ -220,7 +193,7 @@ class MainWindow(QMainWindow):
             start_tracker=self.start_tracker,
             stop_tracker=self.tracker.stop,
             settings=self.edit_settings,
-            check=lambda: self.broker_status.check(asked=True),
+            check=self.check_connection,
             quit=self.close,
             about=self.about,
             show_tab=self.tabs.setCurrentIndex,
@@ -237,43 +210,29 @@ class MainWindow(QMainWindow):
         self.quit_action, self.about_action = a.quit, a.about
         self.tab_actions, self.log_action = a.tabs, a.focus_log
 
-    def _create_status_bar(self) -> None:
-        status = self.statusBar()
-        # Permanent, so that transient status messages never hide the broker's state.
-        status.addPermanentWidget(self.connection, 1)
-        self.producer_state = QLabel()
-        self.tracker_state = QLabel()
-        for label in (self.producer_state, self.tracker_state):
-            label.setContentsMargins(6, 0, 6, 0)
-            status.addPermanentWidget(label)
-
     # -- services ----------------------------------------------------------------------
 
     def start_producer(self) -> None:
-        self._start(self.producer)
+        self.services.start(self.producer)
 
     def start_tracker(self) -> None:
-        self._start(self.tracker)
+        self.services.start(self.tracker)
 
     def start_all(self) -> None:
-        # The tracker first, so that it is in its group when the first orders arrive.
-        self._start(self.tracker)
-        self._start(self.producer)
+        self.services.start_all()
 
     def stop_all(self) -> None:
-        for runner in self.runners:
-            runner.stop()
+        self.services.stop_all()
 
-    def _start_demo(self) -> None:
-        if self.closing:
-            return
-        self.start_all()
-        text = (
-            "Demo: producer and tracker started on the embedded in-memory broker, "
-            f"{self.settings.producer.faulty_ratio:.0%} of orders deliberately bad"
-        )
-        self.statusBar().showMessage(text, 15_000)
-        self.log_view.append([_gui_log(LogLevel.INFO, text)])
+    def tick(self) -> None:
+        """Drain every service feed and sample the dashboard (the one steady timer)."""
+        self.services.tick()
+
+    # -- broker ------------------------------------------------------------------------
+
+    def check_connection(self) -> None:
+        """Ask the broker now (Ctrl+K); the answer shows in the status bar."""
+        self.broker_status.check(asked=True)
 
     def _show_broker_kind(self) -> None:
         embedded = self.settings.embedded
@@ -281,69 +240,12 @@ class MainWindow(QMainWindow):
         self.embedded_banner.setVisible(embedded)
         self.broker_status.follow(self.settings)
 
-    def _start(self, runner: ServiceRunner) -> None:
-        if self.closing or runner.is_active:
-            return
-        self.banner.hide()
-        if runner.start(self.settings):
-            self.statusBar().showMessage(f"{runner.name} started", 5000)
-            self.log_view.append([_gui_log(LogLevel.INFO, f"{runner.name} started")])
-
-    def _service_failed(self, name: str, reason: str) -> None:
-        text = f"The {name} failed: {reason}"
-        self.banner.show_message(text)
-        self.statusBar().showMessage(text, 30_000)
-
-    def _service_stopped(self, name: str, result: Any) -> None:
-        runner = self.producer if name == "producer" else self.tracker
-        if runner.state is not RunState.FAILED:
-            self.statusBar().showMessage(f"{name} stopped", 5000)
-            self.log_view.append([_gui_log(LogLevel.INFO, f"{name} stopped")])
-        self.tick()  # show the final counters of the run at once
-
-    def _update_states(self, *_args: Any) -> None:
-        p, t = self.producer.state, self.tracker.state
-        closing = self.closing
-        self.start_producer_action.setEnabled(not closing and not self.producer.is_active)
-        self.stop_producer_action.setEnabled(p is RunState.RUNNING)
-        self.start_tracker_action.setEnabled(not closing and not self.tracker.is_active)
-        self.stop_tracker_action.setEnabled(t is RunState.RUNNING)
-        self.start_all_action.setEnabled(
-            not closing and not (self.producer.is_active and self.tracker.is_active)
-        )
-        self.stop_all_action.setEnabled(RunState.RUNNING in (p, t))
-        self.producer_state.setText(_state_html("Producer", p))
-        self.tracker_state.setText(_state_html("Tracker", t))
-        self.dashboard.set_producer_running(p is RunState.RUNNING)
-        self.dashboard.set_tracker_running(t is RunState.RUNNING)
-
-    def tick(self) -> None:
-        """Drain every service feed and sample the dashboard: the one steady GUI timer."""
-        for runner in self.runners:
-            batch = runner.feed.drain()
-            if batch.stats is not None:
-                if runner is self.producer:
-                    self.dashboard.set_producer_stats(batch.stats)
-                else:
-                    self.dashboard.set_tracker_stats(batch.stats)
-            if batch.logs or batch.dropped:
-                self.log_view.append(batch.logs, batch.dropped)
-        self.dashboard.tick()
-
-    # -- connection ------------------------------------------------------------------
-
-    def check_connection(self) -> None:
-        """Ask the broker now (Ctrl+K); the answer shows in the status bar."""
-        self.broker_status.check(asked=True)
-
     def _broker_died(self, text: str) -> None:
         self.banner.show_message(text, "Restart broker", self.restart_broker)
-        self.statusBar().showMessage(text, 30_000)
-        self.log_view.append([_gui_log(LogLevel.ERROR, text)])
+        self.services.log(LogLevel.ERROR, text, 30_000)
 
     def restart_broker(self) -> None:
         """A new, empty embedded broker; the services that ran start again on it."""
-        active = {r.name for r in self.runners if r.is_active}
         try:
             settings = self.broker_keeper.restart(self.settings)
         except EmbeddedBrokerError as exc:
@@ -351,17 +253,10 @@ class MainWindow(QMainWindow):
             return
         self.banner.hide()
         self.apply_settings(settings, chosen={})
-        self.log_view.append([_gui_log(LogLevel.INFO, f"embedded broker restarted at "
-                                       f"{settings.kafka.bootstrap_servers}")])  # fmt: skip
-        self._restart_after_stop = active
-        for runner in self.runners:
-            if runner.name in active:
-                runner.stop()
-
-    def _restart_if_asked(self, runner: ServiceRunner) -> None:
-        if runner.name in self._restart_after_stop:
-            self._restart_after_stop.discard(runner.name)
-            self._start(runner)
+        self.services.log(
+            LogLevel.INFO, f"embedded broker restarted at {settings.kafka.bootstrap_servers}"
+        )
+        self.services.restart_active()
 
     # -- settings ----------------------------------------------------------------------
 
@@ -392,27 +287,13 @@ class MainWindow(QMainWindow):
         for the next start. Left out, the edited values that changed count as chosen.
         """
         old = self.settings
-        moved = settings.kafka.bootstrap_servers != old.kafka.bootstrap_servers
-        # A new address while on the embedded broker is a cluster, unless it is the embedded
-        # broker's own new address (restarted).
-        if old.embedded and moved and not (settings.embedded and self.broker_keeper.alive):
-            settings = leave_embedded(settings)
-            if self.demo_faulty_ratio and "producer.faulty_ratio" not in (chosen or {}):
-                # The demo's deliberately bad orders stay with the demo, not a real cluster.
-                producer = settings.producer.model_copy(update={"faulty_ratio": 0.0})
-                settings = settings.model_copy(update={"producer": producer})
-                self.demo_faulty_ratio = 0.0
+        settings, dropped = settings_to_use(
+            old, settings, self.broker_keeper.alive, self.demo_faulty_ratio, chosen
+        )
+        if dropped:
+            self.demo_faulty_ratio = 0.0
         self.settings = settings
-        if chosen is None:
-            before, after = old.to_yaml_dict(), settings.to_yaml_dict()
-            chosen = {
-                key: _dotted(after, key)
-                for key in EDITED_KEYS
-                if _dotted(before, key) != _dotted(after, key)
-            }
-            if settings.embedded:
-                chosen.pop("kafka.bootstrap_servers", None)  # a new port every run
-        remember(self.store, chosen)
+        remember(self.store, changed_choices(old, settings) if chosen is None else chosen)
         self._show_broker_kind()
         for tab in self.feature_tabs:
             tab.apply_settings(old, settings)
@@ -440,12 +321,12 @@ class MainWindow(QMainWindow):
         limit = self.settings.producer.flush_timeout + QUIT_MARGIN
         active = [r.name for r in self.runners if r.is_active]
         if active:
-            text = (
+            self.services.log(
+                LogLevel.INFO,
                 f"Stopping… waiting for the {' and '.join(active)} to finish (up to "
-                f"{limit:g} s; Ctrl+Q again quits at once)"
+                f"{limit:g} s; Ctrl+Q again quits at once)",
+                0,
             )
-            self.statusBar().showMessage(text)
-            self.log_view.append([_gui_log(LogLevel.INFO, text)])
             self.stopping_banner.show_message(
                 f"<b>Stopping…</b> flushing and committing, up to {limit:g} s. Quitting now "
                 "leaves orders that are not committed yet for the next run.",
@@ -453,7 +334,7 @@ class MainWindow(QMainWindow):
                 self.quitting.now,
             )
         self.quitting.begin(limit)
-        self._update_states()
+        self.services.update_states()
 
     def _close_now(self) -> None:
         self._save_state()
@@ -508,8 +389,7 @@ class MainWindow(QMainWindow):
                 folder / "tracker.events" if folder is not None else audit_path(self.settings)
             )
         text = f"Watching the log folder {folder}" if folder else "Stopped watching the log folder"
-        self.statusBar().showMessage(text, 8000)
-        self.log_view.append([_gui_log(LogLevel.INFO, text)])
+        self.services.log(LogLevel.INFO, text, 8000)
 
     def about(self) -> None:
         QMessageBox.about(
@@ -523,26 +403,6 @@ class MainWindow(QMainWindow):
 def hard_exit(status: int) -> None:
     """End the process now, whatever its threads are doing (no cleanup handlers run)."""
     os._exit(status)
-
-
-def _dotted(data: dict[str, Any], key: str) -> Any:
-    try:
-        return get_dotted(data, key)
-    except KeyError:
-        return None
-
-
-def _gui_log(level: LogLevel, message: str) -> LogEntry:
-    return LogEntry(level=level, message=message, service="gui")
-
-
-def _state_html(name: str, state: RunState) -> str:
-    color = {
-        RunState.RUNNING: "#2e7d32",
-        RunState.STOPPING: "#9a6700",
-        RunState.FAILED: "#c62828",
-    }.get(state, "#666")
-    return f"{name}: <b style='color:{color}'>{state.value}</b>"
 
 
 def resources_dir() -> Path:
@@ -562,3 +422,28 @@ def app_icon() -> QIcon | None:
         if (folder / name).exists():
             icon.addFile(str(folder / name))
     return None if icon.isNull() else icon
+
+
+def _compose(
+    window: QMainWindow, tabs: Sequence[Tab], log_view: QWidget, banners: Sequence[QWidget]
+) -> tuple[QTabWidget, QSplitter]:
+    """The window's centre: banners over the tabs over the live log."""
+    tab_widget = QTabWidget()
+    tab_widget.setDocumentMode(True)
+    for tab in tabs:
+        tab_widget.addTab(tab.widget, tab.title)
+    splitter = QSplitter(Qt.Orientation.Vertical)
+    splitter.addWidget(tab_widget)
+    splitter.addWidget(log_view)
+    splitter.setStretchFactor(0, 3)
+    splitter.setStretchFactor(1, 1)
+    splitter.setChildrenCollapsible(False)
+    central = QWidget()
+    layout = QVBoxLayout(central)
+    layout.setContentsMargins(4, 4, 4, 0)
+    layout.setSpacing(4)
+    for banner in banners:
+        layout.addWidget(banner)
+    layout.addWidget(splitter, 1)
+    window.setCentralWidget(central)
+    return tab_widget, splitter
