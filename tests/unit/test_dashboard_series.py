@@ -156,3 +156,25 @@ def test_first_finite():
     assert first_finite(np.array([1.0])) == 0
     assert first_finite(np.array([np.nan])) == 1
     assert first_finite(np.array([])) == 0
+
+
+def test_peak_downsampling_keeps_every_peak_and_the_last_value():
+    from orderdesk.gui.widgets.scale import peak_downsample
+
+    x = np.arange(10_000, dtype=float)
+    y = np.zeros(10_000)
+    y[1234] = 99.0
+    y[-1] = 7.0
+    dx, dy = peak_downsample(x, y, 200)
+    assert len(dy) <= 260 and dy.max() == 99.0 and dy[-1] == 7.0 and dx[-1] == x[-1]
+    small_x, small_y = peak_downsample(x[:50], y[:50], 200)
+    assert len(small_y) == 50
+
+
+def test_axis_ticks():
+    from orderdesk.gui.widgets.scale import time_ticks, value_ticks
+
+    step, minors = time_ticks(60.0, 900.0)
+    assert step == 10.0 and minors[0] == 0.0 and minors[-1] == -60.0
+    assert value_ticks(200.0, 200.0) == [0.0, 50.0, 100.0, 150.0, 200.0]
+    assert value_ticks(5.0, 60.0) == [0.0, 5.0]

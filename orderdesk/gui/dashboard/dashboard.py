@@ -93,6 +93,8 @@ class Dashboard(QWidget):
         self.span = DEFAULT_SPAN
         self._last_error_text = ""
         self.health: PipelineHealth | None = None
+        #: A service started or stopped since the last tick: repaint everything.
+        self._changed = True
 
         self.cards = {
             "in": KpiCard("Orders in", "orders/s"),
@@ -157,9 +159,7 @@ class Dashboard(QWidget):
             [CurveSpec("success", "success", "purple")],
             y_range=(0.0, 105.0),
             value_format="{} %",
-        )
-        self.success_plot.plot.getAxis("left").setTicks(
-            [[(v, str(v)) for v in (0, 50, 100)], [(v, str(v)) for v in (25, 75)]]
+            y_ticks=(0, 25, 50, 75, 100),
         )
         self.lag_plot = TimePlot(
             "Consumer lag", "messages", [CurveSpec("lag", "lag", "orange")], y_floor=5.0
@@ -286,9 +286,11 @@ class Dashboard(QWidget):
         self.series.set_tracker_stats(stats)
 
     def set_producer_running(self, running: bool) -> None:
+        self._changed |= running != self.series.producer_running
         self.series.set_producer_running(running)
 
     def set_tracker_running(self, running: bool) -> None:
+        self._changed |= running != self.series.tracker_running
         self.series.set_tracker_running(running)
 
     @property
@@ -302,14 +304,23 @@ class Dashboard(QWidget):
     # -- steady timer ------------------------------------------------------------------
 
     def tick(self, now: float | None = None) -> None:
-        """Record one sample; repaint only when visible."""
+        """Record one sample; repaint only when visible, a part of it at a time.
+
+        With the services flat out, the GUI's Python runs several times slower (it waits
+        for the GIL), and one frame that repaints everything is one long stall of the
+        event loop. So a tick repaints the cards' numbers, then either the throughput plot
+        or the other two, and one card's sparkline in turn: each plot at 2 Hz, each
+        sparkline about once a second. A service starting or stopping repaints all.
+        """
         now = time.monotonic() if now is None else now
         self.series.record(now)
         if self.isVisible():
-            self.refresh(now)
+            self.refresh(now, part=None if self._changed else self.refreshes)
+            self._changed = False
 
-    def refresh(self, now: float | None = None) -> None:
-        """Push the ring buffer into the curves and the latest numbers into the cards."""
+    def refresh(self, now: float | None = None, part: int | None = None) -> None:
+        """Push the ring buffer into the curves and the latest numbers into the cards:
+        all of it, or (`part`) the share of the tick numbered so."""
         now = time.monotonic() if now is None else now
         self.refreshes += 1
         series = self.series
@@ -318,25 +329,29 @@ class Dashboard(QWidget):
         data = series.window(span, now)
         if data.shape[1]:
             x = data[0] - (now - series.t0)
+            channels = (
+                ((self.throughput_plot, "produced", PRODUCED),
+                 (self.throughput_plot, "consumed", CONSUMED),
+                 (self.throughput_plot, "dead", DEAD)),
+                ((self.success_plot, "success", SUCCESS),
+                 (self.lag_plot, "lag", LAG)),
+            )  # fmt: skip
+            chosen = channels if part is None else (channels[part % 2],)
             # Nothing drawn before there is a number: a curve starts at its first value.
-            for plot, key, channel in (
-                (self.throughput_plot, "produced", PRODUCED),
-                (self.throughput_plot, "consumed", CONSUMED),
-                (self.throughput_plot, "dead", DEAD),
-                (self.success_plot, "success", SUCCESS),
-                (self.lag_plot, "lag", LAG),
-            ):
-                start = first_finite(data[channel])
-                if start < len(x):
-                    plot.set_data(key, x[start:], data[channel, start:])
-                else:
-                    plot.clear_data(key)
+            for group in chosen:
+                for plot, key, channel in group:
+                    start = first_finite(data[channel])
+                    if start < len(x):
+                        plot.set_data(key, x[start:], data[channel, start:])
+                    else:
+                        plot.clear_data(key)
             self.throughput_plot.fit_y()
             self.lag_plot.fit_y()
-        self._refresh_cards()
+        self._refresh_cards(None if part is None else part % len(self.cards))
         self._refresh_counters()
 
-    def _refresh_cards(self) -> None:
+    def _refresh_cards(self, spark: int | None = None) -> None:
+        """The cards' numbers; their sparklines all, or only the `spark`-th card's."""
         s = self.series
         health = self.health = s.health()
         c = self.cards
@@ -355,7 +370,6 @@ class Dashboard(QWidget):
                 f"{p.acknowledged:,} acknowledged, {p.failed:,} failed, "
                 f"{p.in_flight:,} not known yet",
             )
-        c["in"].spark.set_values(s.spark(PRODUCED))
 
         consumed = s.consumed_rate
         v = health.throughput
@@ -368,7 +382,6 @@ class Dashboard(QWidget):
             c["out"].show_caption(f"stopped · {t.received:,} received", v.detail)
         else:
             c["out"].show_caption(v.level.value if v.judged else "measuring…", v.detail)
-        c["out"].spark.set_values(s.spark(CONSUMED))
 
         v = health.success
         success = health.window_success if health.window_success is not None else s.success
@@ -376,7 +389,6 @@ class Dashboard(QWidget):
         c["success"].set_tone(_tone_of(v.tone, v.judged))
         window = f"over {s.health_monitor.thresholds.window:.0f} s"
         c["success"].show_caption(f"{v.level.value} · {window}" if v.judged else window, v.detail)
-        c["success"].spark.set_values(s.spark(SUCCESS))
 
         v = health.lag
         lag = s.lag
@@ -387,7 +399,6 @@ class Dashboard(QWidget):
             trend.text() if lag is not None else "not measured yet",
             v.detail if v.judged else f"{count_text(lag)} messages not yet consumed",
         )
-        c["lag"].spark.set_values(s.spark(LAG))
 
         v = health.errors
         dead = s.dead_total
@@ -396,7 +407,12 @@ class Dashboard(QWidget):
         c["dead"].show_caption(
             "waiting in the Dead letters tab" if dead else "none so far", v.detail
         )
-        c["dead"].spark.set_values(s.spark(DEAD))
+
+        for i, (card, channel) in enumerate(
+            zip(c.values(), (PRODUCED, CONSUMED, SUCCESS, LAG, DEAD), strict=True)
+        ):
+            if spark is None or spark == i:
+                card.spark.set_values(s.spark(channel))
 
     def _refresh_counters(self) -> None:
         c = self.counters

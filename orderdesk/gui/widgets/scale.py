@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def nice_ceiling(value: float) -> float:
@@ -55,3 +56,56 @@ def time_text(seconds_ago: float) -> str:
         return f"−{s} s"
     minutes, rest = divmod(s, 60)
     return f"−{minutes} min" if rest == 0 else f"−{minutes}:{rest:02d}"
+
+
+#: Spacings of a time axis, seconds.
+TIME_STEPS = (5, 10, 15, 30, 60, 120, 300, 600)
+
+
+def time_ticks(span: float, pixels: float, every: float = 90.0) -> tuple[float, list[float]]:
+    """Major step and minor tick positions (seconds before now, <= 0) of a time axis
+    `pixels` wide showing the last `span` seconds: a label every `every` pixels at most."""
+    most = max(2, int(pixels / every))
+    step = float(TIME_STEPS[-1] * 3)
+    for candidate in TIME_STEPS:
+        if span / candidate <= most:
+            step = float(candidate)
+            break
+    minor = step / 5 if step in (5, 10, 300) else step / 3 if step == 15 else step / 2
+    count = int(span / minor + 1e-9)
+    return step, [-i * minor for i in range(count + 1)]
+
+
+def value_ticks(top: float, pixels: float, every: float = 28.0) -> list[float]:
+    """Ticks from 0 to `top` on a 1-2-5 step, one every `every` pixels at least."""
+    if top <= 0 or pixels <= 0:
+        return [0.0]
+    most = max(1, int(pixels / every))
+    step = nice_ceiling(top / most)
+    count = int(top / step + 1e-9)
+    return [i * step for i in range(count + 1)]
+
+
+def peak_downsample(x: Any, y: Any, points: int) -> tuple[Any, Any]:
+    """At most about `points` points that keep every peak: the minimum and maximum of each
+    run of samples (pyqtgraph's 'peak' mode), for curves with more samples than pixels."""
+    import numpy as np
+
+    n = len(y)
+    if points < 2 or n <= points:
+        return x, y
+    per = int(np.ceil(2 * n / points))
+    cut = (n // per) * per
+    if cut < per:
+        return x, y
+    ys = y[:cut].reshape(-1, per)
+    out_x = np.empty(2 * len(ys))
+    out_x[0::2] = x[:cut:per]  # each run from its first sample's time to its last's
+    out_x[1::2] = x[per - 1 : cut : per]
+    out_y = np.empty(2 * len(ys))
+    out_y[0::2] = ys.min(axis=1)
+    out_y[1::2] = ys.max(axis=1)
+    if cut < n:  # the newest samples as they are, so the curve ends at its last value
+        out_x = np.concatenate([out_x, x[cut:]])
+        out_y = np.concatenate([out_y, y[cut:]])
+    return out_x, out_y
