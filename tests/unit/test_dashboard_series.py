@@ -167,7 +167,7 @@ def test_peak_downsampling_keeps_every_peak_and_the_last_value():
     y[-1] = 7.0
     dx, dy = peak_downsample(x, y, 200)
     assert len(dy) <= 260 and dy.max() == 99.0 and dy[-1] == 7.0 and dx[-1] == x[-1]
-    small_x, small_y = peak_downsample(x[:50], y[:50], 200)
+    _small_x, small_y = peak_downsample(x[:50], y[:50], 200)
     assert len(small_y) == 50
 
 
