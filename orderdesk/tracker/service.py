@@ -316,10 +316,18 @@ class TrackerService(Service[TrackerStats]):
             committed=dict(offsets.committed),
             error=None if error is None else str(error),
             uncommitted=dict(offsets.uncommitted),
-            resume_at={n: o for n, o in resume_at.items() if o >= 0} or {},
+            resume_at=self._resume_at(resume_at),
             pending_dead_letters=max(pending, unsent_letters),
             left_for_next_run=stats.in_flight + counters.released + counters.unaudited,
         )
+
+    def _resume_at(self, found: dict[int, int]) -> dict[int, int]:
+        """Where the next run starts on the partitions with something left for it: the
+        offset last confirmed as committed (also for those whose final commit failed)."""
+        committed = self._offsets.committed
+        for number in self._offsets.uncommitted:
+            found.setdefault(number, committed.get(number, -1))
+        return {n: o for n, o in sorted(found.items()) if o >= 0}
 
     def _close_consumer(self, consumer: Any, deadline: float) -> None:
         """Close the consumer; a broker that does not answer may not hold the stop up."""
