@@ -29,20 +29,16 @@ from PySide6.QtWidgets import (
 from orderdesk.config import Settings
 from orderdesk.deadletters.entries import DeadLetterEntry
 from orderdesk.deadletters.ledger import ReplayLedger
-from orderdesk.deadletters.republish import ReplayRequest, ReplaySummary, Republisher
 from orderdesk.domain import FailureReason
-from orderdesk.domain.text import pretty_json
 from orderdesk.gui.deadletters.bulk import (
-    BulkConfirmation,
     RepublishBar,
     RepublishJob,
-    ask_republish,
 )
 from orderdesk.gui.deadletters.details import TAB_EDIT, DeadLetterDetails
 from orderdesk.gui.deadletters.model import DeadLetterFilterModel, DeadLetterTableModel, EntryRole
-from orderdesk.gui.deadletters.plan import BulkPlan, plan_bulk
 from orderdesk.gui.deadletters.reading import TopicFollower
 from orderdesk.gui.deadletters.reasons import ReasonTabs
+from orderdesk.gui.deadletters.republishing import RepublishFlow
 from orderdesk.gui.deadletters.table import dead_letter_table
 from orderdesk.gui.deadletters.workers import STOP_WAIT_MS
 from orderdesk.gui.tab import Tab
@@ -59,7 +55,7 @@ VALID_COUNT_LIMIT = 5_000
 LEDGER_INTERVAL_MS = 2_000
 
 
-class DeadLetterInbox(QWidget):
+class DeadLetterInbox(RepublishFlow, QWidget):
     """Dead letters of `settings.topics.dlq`, read live, with fix and republish.
 
     Signals:
@@ -325,10 +321,6 @@ class DeadLetterInbox(QWidget):
         self.details.set_actions_enabled(self._current is not None, busy)
         self._update_status()
 
-    def _plan(self, entries: list[DeadLetterEntry]) -> BulkPlan:
-        requests = [ReplayRequest(e) for e in entries]
-        return plan_bulk(requests, Republisher(self.settings, self.ledger).refusal, again=False)
-
     def _count_valid(self) -> None:
         """The bar's "valid m": the bulk plan's valid group for the current selection."""
         entries = self.selected_entries()
@@ -384,114 +376,6 @@ class DeadLetterInbox(QWidget):
             self._history(entry) if entry is not None else (),
             self.model.copies(entry) if entry is not None else (),
         )
-        self._update_selection_state()
-
-    # -- republish -------------------------------------------------------------------------
-
-    def confirm_republish(
-        self, count: int, targets: list[str], already: int, problems: int
-    ) -> tuple[bool, bool]:
-        """Ask before sending: (go ahead, include entries replayed before)."""
-        return ask_republish(self, count, targets, already, problems)
-
-    def republish_selected(self) -> bool:
-        """Check the selected entries, ask, and republish what the user chose; True when
-        the work was started."""
-        entries = self.selected_entries()
-        if not entries or self.job.busy:
-            return False
-        requests = [ReplayRequest(e) for e in entries]
-        guards = Republisher(self.settings, self.ledger)
-        plans = (
-            plan_bulk(requests, guards.refusal, again=False),
-            plan_bulk(requests, guards.refusal, again=True),
-        )
-        targets = sorted({r.topic or "?" for r in requests})
-        choice = self.confirm_bulk(plans, targets)
-        if choice is None:
-            return False
-        chosen, again = choice
-        return self._start(chosen, again)
-
-    def republish_valid(self) -> bool:
-        """Republish the selected entries that are valid orders (after asking); True when
-        the work was started."""
-        entries = self.selected_entries()
-        if not entries or self.job.busy:
-            return False
-        plan = self._plan(entries)
-        if not plan.valid:
-            return False
-        targets = sorted({r.topic or "?" for r in plan.valid})
-        ok, _again = self.confirm_republish(len(plan.valid), targets, 0, 0)
-        if not ok:
-            return False
-        return self._start(plan.valid, again=False)
-
-    def confirm_bulk(
-        self, plans: tuple[BulkPlan, BulkPlan], targets: list[str]
-    ) -> tuple[list[ReplayRequest], bool] | None:
-        """Ask before a bulk republish (plans without and with `again`): (requests, again)."""
-        box = BulkConfirmation(self, plans, targets)
-        box.exec()
-        return box.choice()
-
-    def republish_current(self) -> bool:
-        """Republish the current entry with the edited payload and target topic."""
-        entry = self._current
-        if entry is None:
-            return False
-        problems = self.editor.validate_now()
-        text = self.editor.text()
-        unchanged = text == pretty_json(entry.original_payload)
-        payload = None if unchanged else self.editor.payload_bytes()
-        target = self.target_topic.text().strip() or None
-        request = ReplayRequest(entry, payload=payload, target_topic=target)
-        return self._confirm_and_start(
-            [request], again=self.again_box.isChecked(), problems=len(problems)
-        )
-
-    def _confirm_and_start(
-        self, requests: list[ReplayRequest], again: bool, problems: int = 0
-    ) -> bool:
-        if self.job.busy:
-            return False
-        targets = sorted({r.topic or "?" for r in requests})
-        already = sum(
-            1 for r in requests if self.ledger.replay_count(r.entry.dlq_topic, r.entry.id)
-        )
-        ok, include_again = self.confirm_republish(
-            len(requests), targets, 0 if again else already, problems
-        )
-        if not ok:
-            return False
-        return self._start(requests, again or include_again)
-
-    def _start(self, requests: list[ReplayRequest], again: bool) -> bool:
-        if not requests or not self.job.start(self.settings, self.ledger, requests, again):
-            return False
-        self.bar.started(len(requests))
-        self._update_selection_state()
-        return True
-
-    def cancel_republish(self) -> None:
-        self.job.cancel()
-
-    @property
-    def republishing(self) -> bool:
-        return self.job.busy
-
-    def _republish_done(self, summary: ReplaySummary) -> None:
-        self.bar.show_summary(summary)
-        self.refresh_replays()
-        self.republish_finished.emit(summary)
-
-    def _republish_failed(self, message: str) -> None:
-        self.bar.show_failure(message)
-        self.republish_finished.emit(ReplaySummary())
-
-    def _republish_ended(self) -> None:
-        self.bar.ended()
         self._update_selection_state()
 
 
