@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -33,6 +32,8 @@ from PySide6.QtWidgets import (
 
 from orderdesk.config import Settings
 from orderdesk.domain import AuditEvent
+from orderdesk.gui.widgets.plots import Curve, CurveSpec, PlotGroup, TimePlot
+from orderdesk.gui.widgets.theme import SERIES_COLORS, SERIES_STYLES
 from orderdesk.monitor.cluster import (
     COMMITTED_RATE,
     DEAD_RATE,
@@ -49,11 +50,10 @@ from orderdesk.tracker.membership import instance_id
 #: Spans of the time axis (seconds): it grows with the history, up to the last one.
 SPANS = (60.0, 120.0, 300.0)
 #: Okabe-Ito: told apart with the common colour-vision deficiencies.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 RATE_CURVES = (
-    ("produced", "produced/s", PRODUCED_RATE, "#0072B2"),
-    ("committed", "committed/s", COMMITTED_RATE, "#009E73"),
-    ("dead", "dead-lettered/s", DEAD_RATE, "#D55E00"),
+    ("produced", "produced", PRODUCED_RATE, "blue", Qt.PenStyle.SolidLine),
+    ("committed", "committed", COMMITTED_RATE, "green", Qt.PenStyle.DashLine),
+    ("dead", "dead-lettered", DEAD_RATE, "vermillion", Qt.PenStyle.DotLine),
 )
 MEMBER_COLUMNS = ("Client id", "Host", "Partitions", "Instance id", "Member id")
 NO_FOLDER = "none (File → Watch log folder… follows a tracker's folder)"
@@ -104,7 +104,7 @@ class PipelineView(QWidget):
         self.series = PipelineSeries()
         self.settings = settings
         self._members: tuple[Member, ...] | None = None
-        self._lag_curves: dict[int, pg.PlotCurveItem] = {}
+        self._lag_curves: dict[int, Curve] = {}
         self.samples = 0
 
         self.source = QLabel()
@@ -131,26 +131,29 @@ class PipelineView(QWidget):
         for kpi in self.kpis.values():
             kpi_row.addWidget(kpi)
 
-        self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setBackground("w")
-        self.rate_plot = self._plot(0, "Rates", "msg/s")
-        self.rate_plot.setTitle(
-            "Rates: "
-            + " · ".join(
-                f"<span style='color:{c}'>■ {label}</span>" for _, label, _, c in RATE_CURVES
-            ),
-            color="#222",
-            size="10pt",
-        )
-        self.success_plot = self._plot(1, "Success: committed orders not dead-lettered", "%")
-        # A little room above 100 and below 0, so that both keep their labels.
-        self.success_plot.disableAutoRange(axis="y")
-        self.success_plot.setYRange(-8, 108, padding=0)
-        self.success_plot.getAxis("left").setTicks([[(v, str(v)) for v in (0, 50, 100)]])
-        self.lag_plot = self._plot(2, "Lag per partition", "orders")
-        self.lag_plot.setLabel("bottom", "seconds ago")
-        self.curves = {key: self._curve(self.rate_plot, color) for key, _, _, color in RATE_CURVES}
-        self.curves["success"] = self._curve(self.success_plot, "#6a1b9a")
+        # The dashboard's plots: time before now, 0 baseline, SI labels, legend toggles,
+        # cross-hair, Okabe-Ito colours with line styles (gui/widgets/plots.py).
+        self.rate_plot = TimePlot(
+            "Rates", "messages/s",
+            [CurveSpec(key, label, color, style) for key, label, _, color, style in RATE_CURVES],
+            value_format="{}/s", gaps=True,
+        )  # fmt: skip
+        self.success_plot = TimePlot(
+            "Success", "% committed orders not dead-lettered",
+            [CurveSpec("success", "success", "purple")],
+            y_range=(0.0, 105.0), y_ticks=(0, 50, 100), value_format="{} %", gaps=True,
+        )  # fmt: skip
+        self.lag_plot = TimePlot("Lag per partition", "orders", [], y_floor=5.0, gaps=True)
+        self.plot_group = PlotGroup([self.rate_plot, self.success_plot, self.lag_plot])
+        for plot in (self.rate_plot, self.success_plot):
+            plot.show_time_axis(False)
+        self.plots = QWidget()
+        plots = QVBoxLayout(self.plots)
+        plots.setContentsMargins(0, 0, 0, 0)
+        plots.setSpacing(4)
+        for plot in self.plot_group.plots:
+            plots.addWidget(plot, 1)
+        self.curves = {**self.rate_plot.curves, **self.success_plot.curves}
 
         self.members = QTableWidget(0, len(MEMBER_COLUMNS))
         self.members.setHorizontalHeaderLabels(MEMBER_COLUMNS)
@@ -191,27 +194,6 @@ class PipelineView(QWidget):
 
     # -- construction ------------------------------------------------------------------
 
-    def _plot(self, row: int, title: str, units: str) -> pg.PlotItem:
-        plot = self.plots.addPlot(row=row, col=0)
-        plot.setTitle(title, color="#222", size="10pt")
-        plot.setLabel("left", units)
-        plot.showGrid(x=True, y=True, alpha=0.25)
-        plot.setMouseEnabled(x=False, y=False)
-        plot.hideButtons()
-        plot.setMenuEnabled(False)
-        plot.setXRange(-SPANS[0], 0, padding=0)
-        plot.enableAutoRange(axis="y")
-        plot.getAxis("left").setWidth(60)
-        if row < 2:
-            plot.hideAxis("bottom")
-        return plot
-
-    @staticmethod
-    def _curve(plot: pg.PlotItem, color: str) -> pg.PlotCurveItem:
-        curve = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), connect="finite")
-        plot.addItem(curve)
-        return curve
-
     def _folder_box(self) -> QGroupBox:
         """One row: the followed folder, its counts by event type, and the buttons."""
         box = QGroupBox("Followed log folder")
@@ -248,8 +230,7 @@ class PipelineView(QWidget):
         self.settings = settings
         self.series = PipelineSeries()
         self._members = None
-        for curve in self._lag_curves.values():
-            self.lag_plot.removeItem(curve)
+        self.lag_plot.remove_curves()
         self._lag_curves.clear()
         self.source.setText(
             "<b>Cluster view</b>, every tracker of the group wherever it runs: group "
@@ -321,34 +302,29 @@ class PipelineView(QWidget):
             return
         x = data[T] - (time.monotonic() - self.series.t0)
         self._fit_span(-float(x[0]))
-        for key, _, channel, _ in RATE_CURVES:
-            self.curves[key].setData(x, data[channel])
-        self.curves["success"].setData(x, data[SUCCESS])
+        for key, _, channel, _, _ in RATE_CURVES:
+            self.rate_plot.set_data(key, x, data[channel])
+        self.rate_plot.fit_y()
+        self.success_plot.set_data("success", x, data[SUCCESS])
         lag = self.series.lag
         lag_x = lag.times() - (time.monotonic() - self.series.t0)
         for i, (partition, values) in enumerate(lag.items()):
             curve = self._lag_curves.get(partition)
             if curve is None:
-                curve = self._curve(self.lag_plot, PALETTE[i % len(PALETTE)])
+                color = SERIES_COLORS[i % len(SERIES_COLORS)]
+                style = SERIES_STYLES[i % len(SERIES_STYLES)]
+                curve = self.lag_plot.add_curve(CurveSpec(str(partition), f"p{partition}",
+                                                          color, style))  # fmt: skip
                 self._lag_curves[partition] = curve
-                self._title_lag()
-            curve.setData(lag_x, np.asarray(values))
+            self.lag_plot.set_data(str(partition), lag_x, np.asarray(values))
+        self.lag_plot.fit_y()
 
     def _fit_span(self, history: float) -> None:
         """Widen the time axis as history accumulates: no empty plot left of the data."""
         span = next((s for s in SPANS if s >= history), SPANS[-1])
         if span != self._span:
             self._span = span
-            for plot in (self.rate_plot, self.success_plot, self.lag_plot):
-                plot.setXRange(-span, 0, padding=0)
-
-    def _title_lag(self) -> None:
-        parts = sorted(self._lag_curves)
-        legend = " · ".join(
-            f"<span style='color:{PALETTE[i % len(PALETTE)]}'>■ p{p}</span>"
-            for i, p in enumerate(parts)
-        )
-        self.lag_plot.setTitle(f"Lag per partition: {legend}", color="#222", size="10pt")
+            self.plot_group.set_span(span)
 
     def _show_members(self, members: tuple[Member, ...]) -> None:
         if members == self._members:

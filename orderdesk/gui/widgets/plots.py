@@ -178,8 +178,11 @@ class TimePlot(QWidget):
         y_range: tuple[float, float] | None = None,
         value_format: str = "{}",
         y_ticks: Sequence[float] | None = None,
+        gaps: bool = False,
     ) -> None:
         super().__init__(parent)
+        #: The data may hold NaN (no value at that time), drawn as gaps.
+        self.gaps = gaps
         self.y_floor = y_floor
         self.fixed_y = y_range
         self.fixed_ticks = list(y_ticks) if y_ticks is not None else None
@@ -300,7 +303,10 @@ class TimePlot(QWidget):
         curve.x, curve.y = x, y
         # More samples than pixels: the peaks of each pixel's samples are what shows.
         px, py = peak_downsample(x, y, max(64, 2 * self.canvas.width()))
-        curve.path = pg.functions.arrayToQPath(px, py, connect="all", finiteCheck=False)
+        if self.gaps and not np.isfinite(py).all():  # NaN: no value then, a gap
+            curve.path = pg.functions.arrayToQPath(px, py, connect="finite")
+        else:
+            curve.path = pg.functions.arrayToQPath(px, py, connect="all", finiteCheck=False)
         if curve.visible:
             self.canvas.update()
 
@@ -322,7 +328,9 @@ class TimePlot(QWidget):
             if len(y) and curve.visible:
                 start = int(np.searchsorted(x, -self.span))
                 if start < len(y):
-                    peak = max(peak, float(np.max(y[start:])))
+                    top_value = float(np.nanmax(y[start:]) if self.gaps else np.max(y[start:]))
+                    if math.isfinite(top_value):
+                        peak = max(peak, top_value)
         top = self._y_top
         if peak > top or peak < top / 5:
             new = nice_ceiling(max(peak * 1.1, self.y_floor))
@@ -403,7 +411,7 @@ class TimePlot(QWidget):
                              text)  # fmt: skip
         for value, text in t_ticks:
             width = metrics.horizontalAdvance(text) + 4
-            left = min(px_x(value) - width / 2, size.width() - width)
+            left = max(0.0, min(px_x(value) - width / 2, size.width() - width))
             rect = QRectF(left, area.bottom() + 2, width, TIME_AXIS_HEIGHT - 2)
             painter.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
         painter.end()
