@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar
 
 
@@ -28,6 +29,18 @@ def make_action(
         else tip or text
     )
     return action
+
+
+def bundled_icon(name: str) -> QIcon | None:
+    """resources/icon-`name`.svg as an icon (sharp at any scale), or None: from the source
+    tree this module is in when there is one, else from the installed resources."""
+    from orderdesk.gui.main_window import resources_dir
+
+    for folder in (Path(__file__).resolve().parents[2] / "resources", resources_dir()):
+        path = folder / f"icon-{name}.svg"
+        if path.exists():
+            return QIcon(str(path))
+    return None
 
 
 @dataclass
@@ -74,8 +87,6 @@ class WindowActions:
             "&Start all", "F5", slots.start_all, "Start the producer and the tracker"
         )
         self.stop_all = act("St&op all", "Shift+F5", slots.stop_all, "Stop both")
-        self.start_all.setIcon(window.style().standardIcon(sp.SP_MediaPlay))
-        self.stop_all.setIcon(window.style().standardIcon(sp.SP_MediaStop))
         self.settings = act("&Settings…", "Ctrl+,", slots.settings, "Edit broker, topics and pace")
         self.check = act("&Check connection", "Ctrl+K", slots.check, "Ask the broker now")
         self.quit = act("&Quit", "Ctrl+Q", slots.quit, "Stop services and quit")
@@ -94,6 +105,19 @@ class WindowActions:
             "Follow a tracker's log folder: its live log, audit trail and event counts",
         )
         self.watch_logs.setEnabled(watch is not None)
+        # The bundled icons (resources/icon-*.svg), Qt's standard ones where one is missing.
+        for action, name, fallback in (
+            (self.start_all, "start", sp.SP_MediaPlay),
+            (self.stop_all, "stop", sp.SP_MediaStop),
+            (self.start_producer, "start", sp.SP_MediaPlay),
+            (self.stop_producer, "stop", sp.SP_MediaStop),
+            (self.start_tracker, "start", sp.SP_MediaPlay),
+            (self.stop_tracker, "stop", sp.SP_MediaStop),
+            (self.settings, "settings", sp.SP_FileDialogDetailedView),
+            (self.check, "check", sp.SP_BrowserReload),
+            (self.watch_logs, "folder", sp.SP_DirOpenIcon),
+        ):
+            action.setIcon(bundled_icon(name) or window.style().standardIcon(fallback))
 
     def install(self, window: QMainWindow) -> QToolBar:
         bar = window.menuBar()

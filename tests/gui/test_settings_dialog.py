@@ -72,3 +72,13 @@ def test_last_settings_fill_only_what_was_left_at_default() -> None:
     assert merged.producer.rate == 3  # given explicitly: it wins
     assert merge_last_settings(Settings(), "not json") == Settings()
     assert merge_last_settings(Settings(), '{"topics.orders": "bad topic!"}') == Settings()
+
+
+def test_the_right_hand_fields_start_on_one_line(qtbot) -> None:
+    dialog = SettingsDialog(load_settings(environ={}))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    fields = (dialog.orders_topic, dialog.rate, dialog.max_retries, dialog.log_dir)
+    lefts = {f.mapTo(dialog, f.rect().topLeft()).x() for f in fields}
+    assert len(lefts) == 1, lefts

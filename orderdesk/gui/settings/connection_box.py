@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -28,6 +27,7 @@ from orderdesk.gui.settings.connections import (
     load_connections,
 )
 from orderdesk.gui.widgets.connection import ConnectionChecker
+from orderdesk.gui.widgets.forms import form as platform_form
 
 #: Combo data of the entry for a cluster typed in by hand.
 OTHER = ""
@@ -103,8 +103,7 @@ class ConnectionBox(QGroupBox):
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_result, 1)
         test_row.addWidget(self.forget_button)
-        form = QFormLayout(self)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = platform_form(self)
         form.addRow("Connection:", self.choice)
         form.addRow("", self.embedded_note)
         form.addRow("Name:", self.name)

@@ -30,6 +30,7 @@ from orderdesk.gui.settings.connections import (
     EMBEDDED,
     save_connection,
 )
+from orderdesk.gui.widgets.forms import align_labels, form
 
 BOOTSTRAP_KEY = "kafka.bootstrap_servers"
 
@@ -147,6 +148,8 @@ class SettingsDialog(QDialog):
         files_box = QGroupBox("Files")
         files_form = _form(files_box)
         files_form.addRow("Log directory:", log_widget)
+        # One label column down the right-hand boxes, one line where their fields start.
+        align_labels(topics_form, producer_form, tracker_form, files_form)
 
         self.error_label = QLabel()
         self.error_label.setObjectName("settingsError")
@@ -174,8 +177,8 @@ class SettingsDialog(QDialog):
         for box in (topics_box, producer_box, tracker_box, files_box):
             right.addWidget(box)
         right.addStretch(1)
-        columns.addLayout(left, 3)
-        columns.addLayout(right, 2)
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(columns)
         layout.addWidget(self.error_label)
@@ -330,8 +333,4 @@ def _ratio_box() -> QDoubleSpinBox:
 
 
 def _form(parent: QWidget) -> QFormLayout:
-    form = QFormLayout(parent)
-    form.setHorizontalSpacing(10)
-    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return form
+    return form(parent)
