@@ -314,19 +314,23 @@ def test_three_sigkills_in_20000_orders_lose_and_repeat_nothing(
     resumed = []
     proc = start()
     try:
-        for round_ in range(4):
-            chunk = payloads[round_ * 5000 : (round_ + 1) * 5000]
+        sent += produce(kafka_bootstrap, topic, payloads[:5000])
+        for round_ in range(3):
+            # The next chunk first, so that the restart always finds orders to consume.
+            chunk = payloads[(round_ + 1) * 5000 : (round_ + 2) * 5000]
+            target = len(_audit_lines(log_dir)) + 300 + 1000 * round_
             sent += produce(kafka_bootstrap, topic, chunk)
-            if round_ == 3:
-                break
-            # Killed while it works through the chunk: at a random line count of the audit.
-            target = len(_audit_lines(log_dir)) + 1000 + 1500 * round_
+            # Killed while it works through them, after a growing number of audit lines.
             wait_until(lambda t=target: len(_audit_lines(log_dir)) >= t, what="progress")
             proc.kill()
             proc.wait(30)
             before = len(_audit_lines(log_dir))
             started = time.monotonic()
             proc = start()
+            # A few more orders, so that there is something to consume even when the killed
+            # tracker had got through everything.
+            extra = payloads[round_ * 50 : round_ * 50 + 50]
+            sent += produce(kafka_bootstrap, topic, extra)
             wait_until(lambda b=before: len(_audit_lines(log_dir)) > b, what="consuming again")
             resumed.append(time.monotonic() - started)
         wait_until(
