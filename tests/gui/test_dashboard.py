@@ -193,3 +193,28 @@ def test_a_frame_is_few_python_calls(qtbot) -> None:
     profile.disable()
     calls = pstats.Stats(profile).total_calls / 4  # type: ignore[attr-defined]
     assert calls < 1200, f"{calls:.0f} Python calls per tick and frame"
+
+
+def test_dark_follows_the_colour_scheme_live(qtbot, monkeypatch) -> None:
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from orderdesk.gui.widgets import theme
+
+    app = QApplication.instance()
+    style, palette = app.style().name(), QPalette(app.palette())
+    dash = shown(qtbot)
+    try:
+        monkeypatch.setenv(theme.ENV, "dark")
+        follower = theme.follow_system_scheme(app)
+        assert theme.current().dark
+        assert dash.throughput_plot.theme.dark
+        assert dash.cards["in"]._styled_for == (Tone.IDLE, True)
+        monkeypatch.setenv(theme.ENV, "light")
+        follower.apply()
+        assert not dash.throughput_plot.theme.dark
+        assert dash.cards["in"]._styled_for == (Tone.IDLE, False)
+    finally:
+        app.setStyle(style)
+        app.setPalette(palette)
+        follower.deleteLater()

@@ -114,6 +114,7 @@ class KpiCard(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(150)
         self._restyle()
+        theme.notifier().changed.connect(self._restyle)
 
     @property
     def health(self) -> Tone:
@@ -158,5 +159,5 @@ class KpiCard(QFrame):
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() in theme.CHANGE_EVENTS:
             self._restyle()

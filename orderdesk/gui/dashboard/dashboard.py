@@ -255,7 +255,7 @@ class Dashboard(QWidget):
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() in theme.CHANGE_EVENTS:
             self._restyle()
 
     # -- user --------------------------------------------------------------------------

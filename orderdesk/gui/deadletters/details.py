@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -47,7 +48,10 @@ class DeadLetterDetails(QWidget):
         self.info = QLabel(self)
         self.info.setObjectName("dlqInfo")
         self.info.setTextFormat(Qt.TextFormat.RichText)
-        self.info.setWordWrap(True)
+        # One line (what does not fit is cut; the whole line is its tooltip), so the list
+        # above keeps the height.
+        self.info.setWordWrap(False)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.tabs = QTabWidget(self)
@@ -74,6 +78,9 @@ class DeadLetterDetails(QWidget):
         self.tabs.addTab(self._build_edit_tab(), "Fix && republish")
         self.tabs.addTab(self.diff_view, "Diff")
         self.editor.validated.connect(lambda _problems: self._update_diff())
+        self.tabs.currentChanged.connect(
+            lambda index: self.diff_view.scroll_to_change() if index == TAB_DIFF else None
+        )
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -112,7 +119,7 @@ class DeadLetterDetails(QWidget):
         edit_layout.setContentsMargins(6, 6, 6, 6)
         edit_layout.addWidget(self.editor, 1)
         edit_layout.addLayout(actions)
-        self.editor.edit.setMinimumHeight(self.editor.edit.fontMetrics().lineSpacing() * 5)
+        self.editor.edit.setMinimumHeight(self.editor.edit.fontMetrics().lineSpacing() * 3)
         return edit_tab
 
     def show_entry(
@@ -142,6 +149,7 @@ class DeadLetterDetails(QWidget):
             f"dead-lettered {_when(entry.timestamp)} · original {_when(entry.original_timestamp)}"
             + _copies_text(entry, copies)
         )
+        self.info.setToolTip(self.info.text())
         self.payload_view.set_payload(entry.payload_display)
         error = entry.error_message
         if entry.error_class:

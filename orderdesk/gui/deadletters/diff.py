@@ -38,7 +38,9 @@ class PayloadDiff(QTextBrowser):
         self.setLineWrapMode(QTextBrowser.LineWrapMode.NoWrap)
         self._texts = ("", "")
         self.changes = 0
+        self._first, self._lines = 0, 1
         self._style()
+        theme.notifier().changed.connect(self._restyle)
 
     def show_diff(self, original: str, edited: str) -> int:
         """Show the two texts side by side; returns the number of changed lines."""
@@ -61,11 +63,16 @@ class PayloadDiff(QTextBrowser):
         )
         table = _NEXT_CELL.sub("", _NEXT_HEAD.sub("", table))
         self.setHtml(note + _COLGROUPS.sub("", table))
-        # The first change in view, with a few lines of context above it.
-        lines = max(1, len(original.splitlines()), len(edited.splitlines()))
-        bar = self.verticalScrollBar()
-        bar.setValue(int((bar.maximum() + bar.pageStep()) * max(0, first - 3) / lines))
+        self._first = first
+        self._lines = max(1, len(original.splitlines()), len(edited.splitlines()))
+        self.scroll_to_change()
         return self.changes
+
+    def scroll_to_change(self) -> None:
+        """The first change in view, with a few lines of context above it (once shown:
+        a hidden view has no scroll range yet)."""
+        bar = self.verticalScrollBar()
+        bar.setValue(int((bar.maximum() + bar.pageStep()) * max(0, self._first - 3) / self._lines))
 
     def _style(self) -> None:
         t = theme.current()
@@ -84,8 +91,11 @@ class PayloadDiff(QTextBrowser):
             f"p.same {{ color: {t.muted}; }}"
         )
 
+    def _restyle(self) -> None:
+        self._style()
+        self.show_diff(*self._texts)
+
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
-            self._style()
-            self.show_diff(*self._texts)
+        if event.type() in theme.CHANGE_EVENTS:
+            self._restyle()

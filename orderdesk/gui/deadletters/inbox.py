@@ -165,9 +165,9 @@ class DeadLetterInbox(RepublishFlow, QWidget):
         right.addWidget(self.table)
         right.addWidget(self.details)
         # The list takes at least half the height; the details the rest.
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
-        right.setSizes([600, 400])
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 1)
+        right.setSizes([1000, 1000])  # halves, as far as the details' minimum allows
         self.splitter = right
         right.setChildrenCollapsible(False)
 

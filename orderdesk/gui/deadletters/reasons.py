@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from PySide6.QtWidgets import QTabBar, QWidget
 
 from orderdesk.domain import FailureReason
+from orderdesk.gui.widgets import theme
 
 
 def reason_text(reason: FailureReason | None, count: int) -> str:
@@ -31,6 +32,9 @@ class ReasonTabs(QTabBar):
         )
         #: Count shown on each tab, by tab index.
         self._shown: dict[int, int] = {}
+        self._counts: Mapping[FailureReason, int] = {}
+        # The colours of empty and non-empty reasons come from the palette: light or dark.
+        theme.notifier().changed.connect(self._recolour)
         for reason in (None, *FailureReason):
             index = self.addTab(reason_text(reason, 0))
             # Stored as text: Qt turns a str-based enum into a plain str anyway.
@@ -40,7 +44,12 @@ class ReasonTabs(QTabBar):
         value = self.tabData(index)
         return FailureReason(value) if value else None
 
+    def _recolour(self) -> None:
+        self._shown.clear()
+        self.set_counts(self._counts)
+
     def set_counts(self, counts: Mapping[FailureReason, int]) -> None:
+        self._counts = counts
         total = sum(counts.values())
         # Only tabs whose count changed are touched: each change relayouts the tab bar, and
         # dead letters arrive several times a second while the services run.

@@ -224,6 +224,7 @@ class TimePlot(QWidget):
         if y_range is None:
             self._y_top = nice_ceiling(y_floor)
         self.restyle()
+        theme.notifier().changed.connect(self.restyle)
 
     # -- curves ------------------------------------------------------------------------
 
@@ -268,7 +269,7 @@ class TimePlot(QWidget):
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange:
+        if event.type() in theme.CHANGE_EVENTS:
             self.restyle()
 
     def show_time_axis(self, shown: bool) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from orderdesk.domain.health import Tone
 
@@ -40,6 +40,9 @@ SERIES_STYLES = (
     Qt.PenStyle.DashLine,
 )
 ENV = "ORDERDESK_COLOR_SCHEME"
+#: Events on which a widget that colours itself restyles: its own palette changed, or the
+#: application's (a widget with a style sheet gets only the latter).
+CHANGE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,25 @@ def dark_palette() -> QPalette:
     return p
 
 
+class ThemeNotifier(QObject):
+    """Signals:
+    changed(): the light or dark palette was applied; widgets styled by a style sheet
+        (which Qt's palette change events do not reach) restyle on it.
+    """
+
+    changed = Signal()
+
+
+_notifier: ThemeNotifier | None = None
+
+
+def notifier() -> ThemeNotifier:
+    global _notifier
+    if _notifier is None:
+        _notifier = ThemeNotifier()
+    return _notifier
+
+
 class SchemeFollower(QObject):
     """Applies the palette of the system's colour scheme now and whenever it changes."""
 
@@ -169,6 +191,21 @@ class SchemeFollower(QObject):
         self.apply()
 
     def apply(self, *_args: object) -> None:
+        was_dark = palette_is_dark(self.app.palette())
+        self._apply()
+        if palette_is_dark(self.app.palette()) != was_dark:
+            # A widget with a style sheet, and what is inside it, keeps the palette it was
+            # polished with; rich text keeps the colours it was laid out with.
+            for widget in self.app.allWidgets():
+                sheet = widget.styleSheet()
+                if sheet:
+                    widget.setStyleSheet(sheet + " ")
+                    widget.setStyleSheet(sheet)
+                if isinstance(widget, QLabel) and widget.textFormat() != Qt.TextFormat.PlainText:
+                    widget.setText(widget.text())
+        notifier().changed.emit()
+
+    def _apply(self) -> None:
         dark = wanted_dark()
         if dark == palette_is_dark(self._platform_palette):
             # The platform's own palette already matches (a desktop with a dark theme).
