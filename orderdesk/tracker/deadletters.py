@@ -61,6 +61,8 @@ class DeadLetterPath:
         self.resends: list[Resend] = []
         #: Deliveries that failed, over the run.
         self.failures = 0
+        #: A letter was acknowledged since the audit trail was last flushed.
+        self.acknowledged_unflushed = False
 
     @property
     def in_flight(self) -> int:
@@ -114,6 +116,7 @@ class DeadLetterPath:
         lctx: LetterContext = letter.context
         msg = lctx.msg
         ctx.audit_write(AuditEvent.ORDER_DEAD_LETTERED, msg, msg.value(), None, lctx.order)
+        self.acknowledged_unflushed = True
         ctx.counters.count_dead_letter(letter.message.failure_reason.value)
         if ctx.parts.owns(lctx.part):
             lctx.part.pending.discard(letter.offset)
@@ -169,6 +172,17 @@ class DeadLetterPath:
 
     def forget(self, numbers: list[int]) -> None:
         self.resends = [r for r in self.resends if r.letter.context.part.number not in numbers]
+
+    def serve_deliveries(self) -> bool:
+        """Serve the delivery reports that came in; True when a letter was acknowledged.
+
+        Called every loop turn: an acknowledged letter's audit line then reaches the file
+        at once, so a crash right after rarely makes its letter be sent again.
+        """
+        producer = self.producer
+        if producer is not None and producer.in_flight:
+            producer.poll(0)
+        return self.acknowledged_unflushed
 
     def await_deliveries(self, timeout: float) -> None:
         """Serve delivery reports; wait up to `timeout` s for those still in flight."""

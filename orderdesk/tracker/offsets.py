@@ -81,6 +81,7 @@ class OffsetKeeper:
             else:
                 ctx.parts.mark_audited(ctx.parts.to_commit(only, force=True))
                 ctx.counters.mark_durable()
+                self.letters.acknowledged_unflushed = False
         if self.audit_error is not None:
             targets = ctx.parts.audited(only)
         if self.tlog is not None:

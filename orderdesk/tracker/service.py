@@ -408,6 +408,10 @@ class TrackerService(Service[TrackerStats]):
                 processor.run_retries(now)
             if letters.resends:
                 letters.run_resends(now)
+            if letters.serve_deliveries():
+                self._offsets.flush()
+                if self._offsets.audit_error is not None:
+                    raise self._offsets.audit_error
             counters = ctx.counters
             handled = counters.valid + counters.dead_lettered_total + counters.released
             if now >= next_commit or handled - handled_at_commit >= COMMIT_EVERY:
