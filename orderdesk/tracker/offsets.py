@@ -31,10 +31,6 @@ LOOP_DELIVERY_WAIT = 0.1
 _POLL_SLICE = 0.05
 
 
-class AuditWriteFailed(RuntimeError):
-    """The audit trail cannot be written: the loop stops, nothing more is committed."""
-
-
 class OffsetKeeper:
     """Commits for the tracker's partitions, and what the rebalance callbacks do."""
 

@@ -13,7 +13,6 @@ This module holds the loop and the set-up and tear-down of the clients and files
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,6 @@ from orderdesk.domain import LogEntry, LogLevel
 from orderdesk.kafka import BrokerUnavailable, ensure_topics, make_consumer
 from orderdesk.kafka.clients import librdkafka_log
 from orderdesk.kafka.errors import error_text
-from orderdesk.kafka.records import record_offset
 from orderdesk.service.base import RateMeter, Service, ServiceError
 from orderdesk.service.jsonl import Retention
 from orderdesk.service.techlog import TRACKER_LOG, TechnicalLogWriter
@@ -43,6 +41,7 @@ from orderdesk.tracker.offsets import OffsetKeeper
 from orderdesk.tracker.processing import Processor
 from orderdesk.tracker.result import TrackerResult
 from orderdesk.tracker.stats import TrackerStats
+from orderdesk.tracker.stopping import close_consumer, log_stopped, run_result
 
 __all__ = ["StockReservation", "TrackerResult", "TrackerService"]
 
@@ -57,8 +56,6 @@ POLL_TIMEOUT = 0.2
 LAG_INTERVAL = 2.0
 #: Orders handled after which the loop commits without waiting for `commit_interval`.
 COMMIT_EVERY = 5_000
-#: Least time given to the consumer's close, even when the stop timeout is spent.
-CLOSE_GRACE = 1.0
 
 
 class TrackerService(Service[TrackerStats]):
@@ -284,85 +281,18 @@ class TrackerService(Service[TrackerStats]):
             )
             with contextlib.suppress(OSError):
                 offsets.flush()  # audit lines of the letters acknowledged just now
-            result = self._result(error, left)
+            result = run_result(
+                ctx, offsets, self.snapshot(), None if error is None else str(error), left
+            )
             if consumer is not None:
                 offsets.closing = True
-                self._close_consumer(consumer, deadline)
+                close_consumer(consumer, deadline, self.log)
                 ctx.consumer = None
-                self._log_stopped(result)
+                log_stopped(self.log, result)
         finally:
             self._close_files()
         self.emit_stats(result.stats)
         return result
-
-    def _result(self, error: ServiceError | None, unsent_letters: int) -> TrackerResult:
-        ctx = self._ctx
-        offsets = self._offsets
-        pending = ctx.parts.pending_dead_letters()
-        counters = ctx.counters
-        stats = self.snapshot()
-        resume_at = {}
-        for part in ctx.parts:
-            end = part.done_upto
-            if part.backlog:
-                end = record_offset(part.backlog[-1]) + 1
-            elif part.retry is not None and end is None:
-                end = record_offset(part.retry.msg) + 1
-            confirmed = offsets.committed.get(part.number)
-            if end is not None and (confirmed is None or confirmed < end):
-                resume_at[part.number] = confirmed if confirmed is not None else -1
-        return TrackerResult(
-            stats=stats,
-            committed=dict(offsets.committed),
-            error=None if error is None else str(error),
-            uncommitted=dict(offsets.uncommitted),
-            resume_at=self._resume_at(resume_at),
-            pending_dead_letters=max(pending, unsent_letters),
-            left_for_next_run=stats.in_flight + counters.released + counters.unaudited,
-        )
-
-    def _resume_at(self, found: dict[int, int]) -> dict[int, int]:
-        """Where the next run starts on the partitions with something left for it: the
-        offset last confirmed as committed (also for those whose final commit failed)."""
-        committed = self._offsets.committed
-        for number in self._offsets.uncommitted:
-            found.setdefault(number, committed.get(number, -1))
-        return {n: o for n, o in sorted(found.items()) if o >= 0}
-
-    def _close_consumer(self, consumer: Any, deadline: float) -> None:
-        """Close the consumer; a broker that does not answer may not hold the stop up."""
-
-        def close() -> None:
-            try:
-                consumer.close()
-            except (KafkaException, RuntimeError) as exc:
-                self.log(LogLevel.WARNING, "consumer did not close cleanly", error=exc)
-
-        closer = threading.Thread(target=close, name="tracker-consumer-close", daemon=True)
-        closer.start()
-        closer.join(max(CLOSE_GRACE, deadline - time.monotonic()))
-        if closer.is_alive():
-            self.log(
-                LogLevel.WARNING,
-                "the consumer did not close in time; leaving it behind "
-                "(the broker drops the member when its session expires)",
-            )
-
-    def _log_stopped(self, result: TrackerResult) -> None:
-        stats = result.stats
-        clean = result.clean and result.error is None
-        self.log(
-            LogLevel.INFO if clean else LogLevel.WARNING,
-            "tracker stopped" if clean else "tracker stopped, not cleanly",
-            received=stats.received,
-            valid=stats.valid,
-            dead_lettered=stats.dead_lettered_total,
-            retries=stats.retries,
-            left_for_next_run=result.left_for_next_run,
-            resume_at=result.resume_at or None,
-            uncommitted=result.uncommitted or None,
-            pending_dead_letters=result.pending_dead_letters,
-        )
 
     def _close_files(self) -> None:
         for writer in (self._ctx.audit, self._tlog):
