@@ -246,8 +246,14 @@ def ask_republish(
     return accepted, bool(again is not None and again.isChecked())
 
 
+#: Groups named in the confirmation; the rest are counted together.
+SHOWN_GROUPS = 6
+
+
 def _groups(groups: list[tuple[str, int]]) -> str:
-    return ", ".join(f"{name} ({count:,})" for name, count in groups)
+    shown = ", ".join(f"{name} ({count:,})" for name, count in groups[:SHOWN_GROUPS])
+    rest = sum(count for _name, count in groups[SHOWN_GROUPS:])
+    return shown + (f", other problems ({rest:,})" if rest else "")
 
 
 def plan_text(plan: BulkPlan) -> str:
@@ -295,7 +301,11 @@ class BulkConfirmation(QMessageBox):
     def _update(self, *_args: object) -> None:
         plan = self.plan()
         self.setInformativeText(plan_text(plan))
-        self.valid_button.setText(f"Republish the {plural(len(plan.valid), 'valid one')}")
+        self.valid_button.setText(
+            f"Republish the {plural(len(plan.valid), 'valid one')}"
+            if plan.valid
+            else "No valid order to republish"
+        )
         self.valid_button.setEnabled(bool(plan.valid))
         self.all_button.setText(f"Also the invalid ones ({len(plan.valid) + len(plan.invalid):,})")
         self.all_button.setVisible(bool(plan.invalid))

@@ -9,6 +9,7 @@ so the counts shown are the counts that happen.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -78,9 +79,16 @@ def plan_bulk(requests: Iterable[ReplayRequest], refusal: Refusal, again: bool) 
 
 
 def _kind(problem: str) -> str:
-    """A problem without its particulars: 'total: expected 45.10, got 999.00' -> 'total'."""
-    head = problem.split(":", 1)[0].strip()
-    return head if head and len(head) <= 60 else problem[:60]
+    """What is wrong, without the particulars: the field it names, or the kind of payload.
+
+    'total: expected 45.10, got 999.00' -> 'total'; 'items[1].quantity must be > 0, got -3'
+    -> 'items[].quantity'; 'not valid JSON: ...' -> 'not valid JSON'.
+    """
+    text = problem.strip()
+    if text.startswith("not "):
+        return re.split(r"[:(]", text, maxsplit=1)[0].strip()
+    field = re.split(r"[\s:]", text, maxsplit=1)[0]
+    return re.sub(r"\[\d+\]", "[]", field) or text[:60]
 
 
 def _refusal_kind(reason: str) -> str:
