@@ -223,7 +223,13 @@ class InMemoryBroker:
                 },
             }
         )
-        return settings.model_copy(update={"kafka": kafka, "embedded": True})
+        tracker = settings.tracker
+        if tracker.instance_id is None:
+            # Static membership is for clusters: both in-memory brokers act on a leaving
+            # member at once, while a static member does not leave, so a restarted tracker
+            # would wait for its own old session (6.1 s against 3.0 s measured on Tansu).
+            tracker = tracker.model_copy(update={"instance_id": ""})
+        return settings.model_copy(update={"kafka": kafka, "tracker": tracker, "embedded": True})
 
     def __enter__(self) -> Self:
         return self.start()
