@@ -360,6 +360,9 @@ class TimePlot(QWidget):
         area = self._area(self.canvas.size())
         low, high = self.y_range
         values = self.fixed_ticks or value_ticks(high, area.height())
+        # Fixed ticks too close for their labels: every other one (0, 50, 100 of five).
+        while len(values) > 2 and area.height() * (values[1] - values[0]) / (high - low) < 26:
+            values = values[::2]
         y = [(v, si_format(v)) for v in values if low <= v <= high]
         step, positions = time_ticks(self.span, area.width())
         t = [(p, time_text(p)) for p in positions if abs(p / step - round(p / step)) < 1e-9]
@@ -407,7 +410,9 @@ class TimePlot(QWidget):
         metrics = painter.fontMetrics()
         half = metrics.height() / 2
         for value, text in y_ticks:
-            rect = QRectF(0, px_y(value) - half, AXIS_WIDTH - 6, 2 * half)
+            # The baseline's label sits just above it, clear of the time axis's first one.
+            middle = min(px_y(value), area.bottom() - half + 2) if t_ticks else px_y(value)
+            rect = QRectF(0, middle - half, AXIS_WIDTH - 6, 2 * half)
             painter.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              text)  # fmt: skip
         for value, text in t_ticks:
