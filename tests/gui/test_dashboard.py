@@ -26,7 +26,7 @@ def run(dash: Dashboard, t0: float, ticks: int, start: int = 1) -> None:
     """Both services flat at 50 orders/s, 10 % dead-lettered, lag 7."""
     for i in range(start, start + ticks):
         dash.set_producer_stats(
-            ProducerStats(generated=14 * i, acknowledged=13 * i, failed=1, rate=52.0)
+            ProducerStats(generated=14 * i, acknowledged=13 * i, failed=1, unknown=2, rate=52.0)
         )
         dash.set_tracker_stats(
             TrackerStats(
@@ -82,6 +82,8 @@ def test_cards_follow_the_stats(qtbot) -> None:
     qtbot.mouseClick(dash.details_button, Qt.MouseButton.LeftButton)
     assert dash.details.isVisible()
     assert dash.counters["acknowledged"].text() == "1,560"
+    assert dash.counters["unknown"].text() == "2"
+    assert "2 unknown" in cards["in"].caption.text()
     assert dash.counters["received"].text() == "1,440"
     assert dash.counters["dlq:VALIDATION_ERROR"].text() == "120"
     assert dash.counters["lag"].text() == "7"

@@ -63,7 +63,8 @@ PRODUCER_ROWS = (
     ("generated", "Generated"),
     ("acknowledged", "Acknowledged by the broker"),
     ("failed", "Delivery failed"),
-    ("p_in_flight", "Outcome not known yet"),
+    ("unknown", "Outcome unknown (may be on the topic)"),
+    ("p_in_flight", "In flight"),
     ("faulty", "Made bad on purpose"),
     ("p_rate", "Acknowledged per second"),
 )
@@ -366,9 +367,10 @@ class Dashboard(QWidget):
             c["in"].show_caption(f"stopped · {p.acknowledged:,} acknowledged")
         else:
             c["in"].show_caption(
-                f"{si_format(p.acknowledged)} acknowledged · {p.failed:,} failed",
-                f"{p.acknowledged:,} acknowledged, {p.failed:,} failed, "
-                f"{p.in_flight:,} not known yet",
+                f"{si_format(p.acknowledged)} acknowledged · {p.failed:,} failed"
+                + (f" · {p.unknown:,} unknown" if p.unknown else ""),
+                f"{p.acknowledged:,} acknowledged, {p.failed:,} failed, {p.unknown:,} with an "
+                f"unknown outcome, {p.in_flight:,} in flight",
             )
 
         consumed = s.consumed_rate
@@ -422,6 +424,7 @@ class Dashboard(QWidget):
             _show(c["generated"], count_text(p.generated))
             _show(c["acknowledged"], count_text(p.acknowledged))
             _show(c["failed"], count_text(p.failed))
+            _show(c["unknown"], count_text(p.unknown))
             _show(c["faulty"], count_text(p.faulty))
             _show(c["p_in_flight"], count_text(p.in_flight))
             _show(c["p_rate"], rate_text(s.produced_rate))
