@@ -72,6 +72,15 @@ def test_view_shows_rates_lag_members_and_folder_counts(qtbot, tmp_path):
     )
     assert view.event_counts["order.validated"].text() == "1,234"
     assert view.event_counts["order.rejected"].text() == "0"
+    # A tracker that does not audit every arrival has no message.received lines: not "0".
+    assert view.event_counts["message.received"].text() == "—"
+    view.add_folder_update(
+        FolderUpdate(
+            counts={"message.received": 1300, "order.validated": 1234}, events=2534,
+            events_exist=True,
+        )
+    )  # fmt: skip
+    assert view.event_counts["message.received"].text() == "1,300"
 
 
 def _write_folder(folder: Path) -> None:

@@ -259,8 +259,17 @@ class PipelineView(QWidget):
             self.refresh()
 
     def add_folder_update(self, update: FolderUpdate) -> None:
+        # `message.received` lines exist only where the tracker audits every arrival: a 0
+        # beside thousands of outcomes would read as "nothing received".
+        arrivals_audited = update.counts.get(AuditEvent.MESSAGE_RECEIVED.value, 0) > 0
         for name, label in self.event_counts.items():
-            text = f"{update.counts.get(name, 0):,}" if update.events_exist else "—"
+            count = update.counts.get(name, 0)
+            if not update.events_exist or (
+                name == AuditEvent.MESSAGE_RECEIVED.value and not arrivals_audited
+            ):
+                text = "—"
+            else:
+                text = f"{count:,}"
             if label.text() != text:
                 label.setText(text)
 
