@@ -56,6 +56,7 @@ class AuditBrowser(QWidget):
         self.setAcceptDrops(True)
         self.model = AuditModel(parent=self)
         self.follower = AuditFollower(self.model, self)
+        self.follower.is_hidden = self._out_of_sight
         self.follow_timer = self.follower.follow_timer
         #: When the oldest kept audit line was written (retention removes older files).
         self._history_since = ""
@@ -223,6 +224,14 @@ class AuditBrowser(QWidget):
             f"<b>{html.escape(name)} is not an audit trail.</b> An audit trail "
             "(tracker.events) has one JSON audit entry per line; open another file."
         )
+
+    def _out_of_sight(self) -> bool:
+        """Hidden inside a window (a tab not shown): indexing waits until it is shown."""
+        return self.parentWidget() is not None and self.isHidden()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.follower.poll()  # catch up with what the file grew by while hidden
 
     def shutdown(self) -> None:
         """Stop indexing and following; the host calls it before the widget goes away."""

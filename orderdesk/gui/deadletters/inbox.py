@@ -74,6 +74,7 @@ class DeadLetterInbox(RepublishFlow, QWidget):
         self.ledger = ReplayLedger.for_log_dir(settings.log_dir)
         self._reader_error = ""
         self._current: DeadLetterEntry | None = None
+        self._details_stale = False
         self.follower = TopicFollower(self)
         self.follower.entries.connect(self._add_entries)
         self.follower.caught_up.connect(self._caught_up)
@@ -263,7 +264,7 @@ class DeadLetterInbox(RepublishFlow, QWidget):
 
     def refresh_replays(self) -> None:
         self.model.set_replays(self.ledger.replayed_ids(self.settings.topics.dlq))
-        if self._current is not None:
+        if self._current is not None and not self._details_stale:
             self.details.show_replays(self._history(self._current))
 
     def _history(self, entry: DeadLetterEntry) -> list[Any]:
@@ -362,7 +363,22 @@ class DeadLetterInbox(RepublishFlow, QWidget):
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         entry = self.proxy.data(current, EntryRole) if current.isValid() else None
+        if self._out_of_sight():
+            # A tab not shown: the details (editor, validation, diff) are filled when it is.
+            if entry is not self._current and not self.job.busy:
+                self.bar.clear_summary()
+            self._current = entry
+            self._details_stale = True
+            return
         self._show_entry(entry)
+
+    def _out_of_sight(self) -> bool:
+        return self.parentWidget() is not None and self.isHidden()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._details_stale:
+            self._show_entry(self._current)
 
     def current_entry(self) -> DeadLetterEntry | None:
         return self._current
@@ -371,6 +387,7 @@ class DeadLetterInbox(RepublishFlow, QWidget):
         if entry is not self._current and not self.job.busy:
             self.bar.clear_summary()  # the last outcome was about another entry
         self._current = entry
+        self._details_stale = False
         self.details.show_entry(
             entry,
             self._history(entry) if entry is not None else (),
