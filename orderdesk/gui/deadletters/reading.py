@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from orderdesk.config import Settings
@@ -10,6 +12,11 @@ from orderdesk.gui.widgets.threads import WorkerThread
 
 #: How often the reader's feed is drained.
 DRAIN_INTERVAL_MS = 200
+#: Entries handed over at a time, and the GUI time a timer's drain may take: a topic of
+#: many thousands (or a tracker writing hundreds a second) fills the table over a few
+#: ticks rather than in one long stall of the event loop.
+DRAIN_CHUNK = 200
+DRAIN_BUDGET_S = 0.005
 
 
 class TopicFollower(QObject):
@@ -37,7 +44,7 @@ class TopicFollower(QObject):
         self._caught_up = False
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
-        self._timer.timeout.connect(self.drain)
+        self._timer.timeout.connect(self._drain_some)
 
     @property
     def reading(self) -> bool:
@@ -84,14 +91,27 @@ class TopicFollower(QObject):
         return all(t.wait(timeout_ms) for t in threads)
 
     def drain(self) -> None:
+        """Hand over everything read so far."""
+        self._drain(None, None)
+
+    def _drain_some(self) -> None:
+        self._drain(DRAIN_CHUNK, DRAIN_BUDGET_S)
+
+    def _drain(self, chunk: int | None, budget: float | None) -> None:
         if self._feed is None:
             return
-        entries, caught_up = self._feed.drain_entries()
-        if entries:
-            self.entries.emit(entries)
-        if caught_up and not self._caught_up:
-            self._caught_up = True
-            self.caught_up.emit()
+        deadline = None if budget is None else time.perf_counter() + budget
+        while True:
+            entries, caught_up = self._feed.drain_entries(chunk)
+            if entries:
+                self.entries.emit(entries)
+            if caught_up and not self._caught_up:
+                self._caught_up = True
+                self.caught_up.emit()
+            if not entries or chunk is None or len(entries) < chunk:
+                return
+            if deadline is not None and time.perf_counter() >= deadline:
+                return  # the rest on the next tick
 
     def _failed(self, message: str) -> None:
         # Only the live reader's failure is news; a reader stopped by a reload is not.

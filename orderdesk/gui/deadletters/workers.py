@@ -46,10 +46,12 @@ class DeadLetterFeed(Feed[DeadLetterEntry]):
         with self._lock:
             self._caught_up = True
 
-    def drain_entries(self) -> tuple[list[DeadLetterEntry], bool]:
-        """(entries since the last drain, whether the reader has caught up)."""
+    def drain_entries(self, limit: int | None = None) -> tuple[list[DeadLetterEntry], bool]:
+        """(up to `limit` entries since the last drain, whether the reader has caught up
+        and every entry it read before is drained)."""
         with self._lock:
-            return self._drain(None).items, self._caught_up
+            items = self._drain(limit).items
+            return items, self._caught_up and not self._items
 
 
 class ReaderWorker(QObject):
