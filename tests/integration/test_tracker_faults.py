@@ -107,7 +107,9 @@ def test_a_full_disk_commits_nothing_past_the_audit_trail(kafka_bootstrap, topic
         with pytest.raises(ServiceError, match="cannot write") as caught:
             run_drained(TrackerService(settings))
         result = caught.value.result
-        assert not result.ok and result.resume_at, result.summary()
+        # Where to resume is named per partition that had a commit; a disk that fills at
+        # the first flush (a loaded machine takes bigger batches) leaves none to name.
+        assert not result.ok and (result.resume_at or result.committed == {}), result.summary()
         _assert_adds_up(result)
         assert result.left_for_next_run > 0
         committed = _assert_nothing_committed_unaudited(
