@@ -234,8 +234,13 @@ def _certifi_bundle() -> str | None:
     return None
 
 
-def _download_locked(artifacts: list[dict[str, str]], staging: Path) -> list[str]:
-    """Download every locked jar into ``staging``, each checked against its SHA-256."""
+def download_locked(
+    artifacts: list[dict[str, str]], staging: Path, lock_name: str = LOCK.name
+) -> list[str]:
+    """Download every locked jar into ``staging``, each checked against its SHA-256.
+
+    Also used by tests/java_dlq.py for the Spring Kafka and Kafka Connect fixture's lock.
+    """
 
     def download(entry: dict[str, str]) -> str:
         url = artifact_url(entry["coordinates"])
@@ -248,7 +253,7 @@ def _download_locked(artifacts: list[dict[str, str]], staging: Path) -> list[str
                     raise BrokerError(f"downloading {url} failed: {exc}") from exc
         digest = hashlib.sha256(data).hexdigest()
         if digest != entry["sha256"]:
-            raise BrokerError(f"{url} has SHA-256 {digest}, but {LOCK.name} says {entry['sha256']}")
+            raise BrokerError(f"{url} has SHA-256 {digest}, but {lock_name} says {entry['sha256']}")
         (staging / entry["file"]).write_bytes(data)
         return entry["file"]
 
@@ -330,7 +335,7 @@ def resolve_classpath(
                 progress(
                     f"downloading Apache Kafka {version} jars from Maven Central into {cache} ..."
                 )
-                names = _download_locked(locked, staging)
+                names = download_locked(locked, staging)
             else:
                 progress(f"resolving Apache Kafka {version} jars with Maven into {cache} ...")
                 names = _resolve_with_maven(version, staging, progress)

@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -144,24 +143,10 @@ def read_lock() -> dict[str, Any] | None:
 def _download(entries: list[dict[str, str]], folder: Path) -> list[str]:
     """Each locked jar from Maven Central into `folder`, checked against its SHA-256."""
     folder.mkdir(parents=True, exist_ok=True)
-
-    def fetch(entry: dict[str, str]) -> str:
-        url = broker.artifact_url(entry["coordinates"])
-        for attempt in (1, 2):  # once more after a network hiccup
-            try:
-                data = broker._fetch(url)
-                break
-            except OSError as exc:
-                if attempt == 2:
-                    raise FixtureError(f"downloading {url} failed: {exc}") from exc
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != entry["sha256"]:
-            raise FixtureError(f"{url} has SHA-256 {digest}, the lock says {entry['sha256']}")
-        (folder / entry["file"]).write_bytes(data)
-        return entry["file"]
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return sorted(pool.map(fetch, entries))
+    try:
+        return broker.download_locked(entries, folder, lock_name=LOCK.name)
+    except broker.BrokerError as exc:
+        raise FixtureError(str(exc)) from exc
 
 
 def _compile(java: str, compiler: Path, jars: list[Path], classes: Path) -> None:
