@@ -14,7 +14,8 @@ from orderdesk.tracker.stats import TrackerStats
 
 
 class FakeService(Service[Any]):
-    """Counts up every few milliseconds until stopped; can fail on purpose."""
+    """Counts up every few milliseconds until stopped; can fail on purpose, at once or
+    (`fail_after`) after that many steps, as a fatal error in the middle of a run."""
 
     def __init__(
         self,
@@ -24,6 +25,7 @@ class FakeService(Service[Any]):
         *,
         kind: str = "producer",
         fail_with: str | None = None,
+        fail_after: int = 0,
         logs_per_step: int = 1,
         step: float = 0.005,
     ) -> None:
@@ -32,6 +34,7 @@ class FakeService(Service[Any]):
         self.settings = settings
         self.kind = kind
         self.fail_with = fail_with
+        self.fail_after = fail_after
         self.logs_per_step = logs_per_step
         self.step = step
         self.count = 0
@@ -53,10 +56,13 @@ class FakeService(Service[Any]):
 
     def run(self) -> int:
         self.running.set()
-        if self.fail_with:
+        if self.fail_with and not self.fail_after:
             raise ServiceError(self.fail_with)
         while not self.wait(self.step):
             self.count += 1
+            if self.fail_with and self.count >= self.fail_after:
+                self.emit_stats(self._stats())
+                raise ServiceError(self.fail_with, result=self.count)
             for _ in range(self.logs_per_step):
                 self.log(LogLevel.INFO, f"step {self.count}")
             self.emit_stats(self._stats())

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLabel
 
 from orderdesk.config import Settings
+from orderdesk.domain.health import Health, Tone
 from orderdesk.gui.main_window import MainWindow
 from orderdesk.gui.services.runner import RunState
 
@@ -103,6 +104,92 @@ def test_a_failing_service_says_why(qtbot, settings, qsettings) -> None:
         window.log_view.model.entry(i).error or "" for i in range(window.log_view.model.rowCount())
     ]
     assert any("broker gone" in t for t in texts)
+    close_window(qtbot, window)
+
+
+def failed_run(qtbot, window: MainWindow, name: str) -> None:
+    """Start one service and wait until its failed run has ended and been drained."""
+    runner = window.producer if name == "producer" else window.tracker
+    action = window.start_producer_action if name == "producer" else window.start_tracker_action
+    with qtbot.waitSignal(runner.stopped, timeout=5000):
+        action.trigger()
+    window.tick()
+    assert runner.state is RunState.FAILED
+
+
+def captions(window: MainWindow) -> list[str]:
+    cards = window.dashboard.cards.values()
+    return [c.caption.text() for c in cards] + [c.toolTip() for c in cards]
+
+
+def test_a_tracker_failing_mid_run_reads_failed_not_stopped(qtbot, settings, qsettings) -> None:
+    # A fatal error after some orders: counters stay, no badge judges, the reason shows.
+    reason = "fatal Kafka error: Broker: Fenced instance ID"
+    tracker = FakeFactory(kind="tracker", fail_with=reason, fail_after=40)
+    window = open_window(qtbot, settings, qsettings, tracker=tracker)
+    failed_run(qtbot, window, "tracker")
+    dash = window.dashboard
+    out = dash.cards["out"]
+    assert out.value.text() == "—", "no rate from a service that is not running"
+    assert out.caption.text() == f"failed: {reason}"
+    assert out.tone is Tone.BAD
+    assert dash.counters["received"].text() == "40", "the run's counters are kept"
+    assert dash.health is not None
+    for name, verdict in dash.health.verdicts().items():
+        assert verdict.level is Health.NO_DATA, name
+        assert verdict.detail == f"the tracker failed: {reason}", name
+    assert not any("stopped" in text for text in captions(window))
+    assert "failed" in window.tracker_state.text()
+    assert reason in window.tracker_state.toolTip()
+    assert reason in window.statusBar().currentMessage()
+    assert window.tracker.last_result == 40, "what the run got done is not dropped"
+    close_window(qtbot, window)
+
+
+def test_a_tracker_failing_at_start_reads_failed_not_idle(qtbot, settings, qsettings) -> None:
+    # No stats at all: the broker was unreachable within the bounded connect.
+    reason = "no answer from Kafka at 127.0.0.1:1 within 1 s"
+    window = open_window(
+        qtbot, settings, qsettings, tracker=FakeFactory(kind="tracker", fail_with=reason)
+    )
+    failed_run(qtbot, window, "tracker")
+    out = window.dashboard.cards["out"]
+    assert out.caption.text() == f"failed: {reason}"
+    assert out.tone is Tone.BAD
+    assert window.dashboard.health is not None
+    assert window.dashboard.health.throughput.detail == f"the tracker failed: {reason}"
+    assert not any("tracker not started" in text for text in captions(window))
+    close_window(qtbot, window)
+
+
+def test_a_failed_producer_says_why_in_one_line(qtbot, settings, qsettings) -> None:
+    producer = FakeFactory(kind="producer", fail_with="disk full\n  while writing", fail_after=5)
+    window = open_window(qtbot, settings, qsettings, producer=producer)
+    failed_run(qtbot, window, "producer")
+    card = window.dashboard.cards["in"]
+    assert card.value.text() == "—"
+    assert card.caption.text() == "failed: disk full while writing"
+    assert card.tone is Tone.BAD
+    assert "disk full while writing" in window.producer_state.toolTip()
+    assert "disk full while writing" in window.statusBar().currentMessage()
+    close_window(qtbot, window)
+
+
+def test_a_new_run_clears_the_failure(qtbot, settings, qsettings) -> None:
+    tracker = FakeFactory(kind="tracker", fail_with="broker gone", fail_after=3)
+    window = open_window(qtbot, settings, qsettings, tracker=tracker)
+    failed_run(qtbot, window, "tracker")
+    tracker.options.update(fail_with=None, fail_after=0)
+    window.start_tracker_action.trigger()
+    qtbot.waitUntil(lambda: len(tracker.built) == 2 and tracker.built[1].count > 3)
+    window.tick()
+    assert "failed" not in window.dashboard.cards["out"].caption.text()
+    assert window.tracker_state.toolTip() == ""
+    with qtbot.waitSignal(window.tracker.stopped, timeout=5000):
+        window.stop_all_action.trigger()
+    window.tick()
+    assert window.dashboard.health is not None
+    assert window.dashboard.health.throughput.detail == "the tracker is stopped"
     close_window(qtbot, window)
 
 

@@ -294,6 +294,16 @@ class Dashboard(QWidget):
         self._changed |= running != self.series.tracker_running
         self.series.set_tracker_running(running)
 
+    def set_producer_failed(self, reason: str) -> None:
+        """The producer's run ended with an error: its card says so, and why."""
+        self._changed |= reason != self.series.producer_failure
+        self.series.set_producer_failed(reason)
+
+    def set_tracker_failed(self, reason: str) -> None:
+        """The tracker's run ended with an error: no badge judges, its card says why."""
+        self._changed |= reason != self.series.tracker_failure
+        self.series.set_tracker_failed(reason)
+
     @property
     def producer_stats(self) -> ProducerStats | None:
         return self.series.producer
@@ -359,9 +369,12 @@ class Dashboard(QWidget):
 
         produced = s.produced_rate
         c["in"].show_value(rate_text(produced))
-        c["in"].set_tone(Tone.GOOD if produced is not None else Tone.IDLE)
+        failed = bool(s.producer_failure)
+        c["in"].set_tone(Tone.BAD if failed else Tone.GOOD if produced is not None else Tone.IDLE)
         p = s.producer
-        if p is None:
+        if failed:
+            c["in"].show_caption(f"failed: {s.producer_failure}")
+        elif p is None:
             c["in"].show_caption("producer not started")
         elif produced is None:
             c["in"].show_caption(f"stopped · {p.acknowledged:,} acknowledged")
@@ -376,9 +389,12 @@ class Dashboard(QWidget):
         consumed = s.consumed_rate
         v = health.throughput
         c["out"].show_value(rate_text(consumed))
-        c["out"].set_tone(_tone_of(v.tone, v.judged))
+        failed = bool(s.tracker_failure)
+        c["out"].set_tone(Tone.BAD if failed else _tone_of(v.tone, v.judged))
         t = s.tracker
-        if t is None:
+        if failed:
+            c["out"].show_caption(f"failed: {s.tracker_failure}", v.detail)
+        elif t is None:
             c["out"].show_caption("tracker not started")
         elif consumed is None:
             c["out"].show_caption(f"stopped · {t.received:,} received", v.detail)

@@ -105,6 +105,9 @@ class DashboardSeries:
         self.producer_running = False
         self.tracker_running = False
         self.tracker_state = PipelineState.IDLE
+        #: Why the last run of each service failed, one line; "" when it did not.
+        self.producer_failure = ""
+        self.tracker_failure = ""
         self.health_monitor = HealthMonitor()
         # Cumulative counts of earlier tracker runs, so totals and rates survive a restart.
         self._base_valid = 0
@@ -135,18 +138,32 @@ class DashboardSeries:
         self.tracker = stats
 
     def set_producer_running(self, running: bool) -> None:
+        if running:
+            self.producer_failure = ""
         self.producer_running = running
         self._producer_ran |= running
+
+    def set_producer_failed(self, reason: str) -> None:
+        """The producer's run ended with an error (`reason`, one line)."""
+        self.set_producer_running(False)
+        self.producer_failure = reason or "unknown error"
 
     def set_tracker_running(self, running: bool) -> None:
         if running:
             if not self.tracker_running:
                 self.health_monitor.clear()  # judge the new run on its own samples
             self.tracker_state = PipelineState.RUNNING
+            self.tracker_failure = ""
         elif self.tracker_state is PipelineState.RUNNING:
             self.tracker_state = PipelineState.STOPPED
         self.tracker_running = running
         self._tracker_ran |= running
+
+    def set_tracker_failed(self, reason: str) -> None:
+        """The tracker's run ended with an error (`reason`, one line): nothing is judged."""
+        self.set_tracker_running(False)
+        self.tracker_state = PipelineState.FAILED
+        self.tracker_failure = reason or "unknown error"
 
     # -- totals ------------------------------------------------------------------------
 
@@ -277,11 +294,11 @@ class DashboardSeries:
     def health(self, now_wall: datetime | None = None) -> PipelineHealth:
         p = self.producer
         ratio = p.faulty / p.generated if p is not None and p.generated else 0.0
+        state = self.tracker_state
+        if self.tracker is None and state is not PipelineState.FAILED:
+            state = PipelineState.IDLE
         return self.health_monitor.assess(
-            self.tracker_state if self.tracker is not None else PipelineState.IDLE,
-            now_wall or datetime.now(UTC),
-            faulty_ratio=ratio,
-            reason=(self.tracker.last_error or "") if self.tracker else "",
+            state, now_wall or datetime.now(UTC), faulty_ratio=ratio, reason=self.tracker_failure
         )
 
 

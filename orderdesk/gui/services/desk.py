@@ -121,7 +121,8 @@ class ServiceDesk(QObject):
     def _failed(self, name: str, reason: str) -> None:
         text = f"The {name} failed: {reason}"
         self.banner.show_message(text)
-        self.status.showMessage(text, 30_000)
+        # Until another message replaces it; the state label keeps the reason after that.
+        self.status.showMessage(text)
 
     def _stopped(self, runner: ServiceRunner) -> None:
         if runner.state is not RunState.FAILED:
@@ -143,10 +144,19 @@ class ServiceDesk(QObject):
                 not closing and not (self.producer.is_active and self.tracker.is_active)
             )
             a.stop_all.setEnabled(RunState.RUNNING in (p, t))
-        self.producer_state.setText(state_html("Producer", p))
-        self.tracker_state.setText(state_html("Tracker", t))
+        for runner, label in (
+            (self.producer, self.producer_state),
+            (self.tracker, self.tracker_state),
+        ):
+            label.setText(state_html(runner.name.capitalize(), runner.state))
+            failed = runner.state is RunState.FAILED
+            label.setToolTip(f"The {runner.name} failed: {runner.last_error}" if failed else "")
         self.dashboard.set_producer_running(p is RunState.RUNNING)
         self.dashboard.set_tracker_running(t is RunState.RUNNING)
+        if p is RunState.FAILED:
+            self.dashboard.set_producer_failed(self.producer.last_error or "")
+        if t is RunState.FAILED:
+            self.dashboard.set_tracker_failed(self.tracker.last_error or "")
 
     def tick(self) -> None:
         """Drain every service feed and sample the dashboard: the one steady GUI timer."""

@@ -100,7 +100,8 @@ class ServiceWorker(QObject):
     """Runs one service once, on the thread it was moved to.
 
     Signals:
-        finished(object): `run()` returned; carries the service's result (None on failure).
+        finished(object): `run()` ended; carries the service's result (on failure, what
+            it got done before, as its `ServiceError` says, else None).
         failed(str): the service raised; a one-line reason for the user.
     """
 
@@ -132,13 +133,15 @@ class ServiceWorker(QObject):
                 service.stop()
             result = service.run()
         except Exception as exc:  # every failure must reach the window, none may kill the thread
-            self.failed.emit(_describe_failure(exc))
+            result = _partial_result(exc)
+            reason = _describe_failure(exc)
+            self.failed.emit(reason)
             self._feed.put_log(
                 LogEntry(
                     level=LogLevel.ERROR,
                     message=f"the {self.name} failed",
                     service=self.name,
-                    error=_describe_failure(exc),
+                    error=reason,
                 )
             )
         finally:
@@ -157,15 +160,26 @@ class ServiceWorker(QObject):
 
 
 def _describe_failure(exc: BaseException) -> str:
+    """Why a run failed, in one line (a banner, a status bar message, a card's caption)."""
     from orderdesk.service.base import ServiceError
 
     if isinstance(exc, ServiceError):
-        return str(exc)
+        return _one_line(str(exc))
     if isinstance(exc, ImportError):
-        return f"service not available: {exc}"
+        return _one_line(f"service not available: {exc}")
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" ({last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    return _one_line(f"{type(exc).__name__}: {exc}{where}")
+
+
+def _partial_result(exc: BaseException) -> Any:
+    from orderdesk.service.base import ServiceError
+
+    return exc.result if isinstance(exc, ServiceError) else None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "unknown error"
 
 
 class RunState(StrEnum):
@@ -184,7 +198,8 @@ class ServiceRunner(QObject):
     Signals:
         state_changed(str): the `RunState` value changed.
         failed(str): the last run failed; a one-line reason.
-        stopped(object): the thread is gone; carries the run's result (None on failure).
+        stopped(object): the thread is gone; carries the run's result (see
+            `ServiceWorker.finished`).
     """
 
     state_changed = Signal(str)
