@@ -342,7 +342,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.close)
 
     def _save_state(self) -> None:
-        self.tick_timer.stop()
+        self.services.close()
         self.broker_keeper.pause()
         self.window_store.save(self, self.splitter, self.tabs, self.log_view.level_box)
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +18,47 @@ from orderdesk.kafka.errors import error_text
 
 log = logging.getLogger("orderdesk.kafka")
 #: librdkafka's own log lines, when a client is given it as `logger`, instead of raw stderr;
-#: the application decides what to show (error callbacks already report what matters).
+#: the application decides what to show (error callbacks already report what matters): the
+#: desktop app its live log, the command line nothing.
 librdkafka_log = logging.getLogger("orderdesk.kafka.librdkafka")
+#: Seconds during which a librdkafka line like one already logged is dropped.
+REPEAT_SECONDS = 10.0
+
+
+class RepeatedLines(logging.Filter):
+    """Lets a line through once per `seconds`, lines that differ only in their numbers
+    counted as one: librdkafka logs a refused connection at every reconnect, a consumer
+    several times a second."""
+
+    def __init__(self, seconds: float = REPEAT_SECONDS, keep: int = 256) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self._keep = keep
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = _NUMBERS.sub("#", record.getMessage())
+        now = time.monotonic()
+        with self._lock:
+            last = self._seen.get(key)
+            if last is not None and now - last < self.seconds:
+                return False
+            self._seen[key] = now
+            if len(self._seen) > self._keep:
+                horizon = now - self.seconds
+                self._seen = {k: t for k, t in self._seen.items() if t > horizon}
+        return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+
+_NUMBERS = re.compile(r"\d+")
+#: The filter on `librdkafka_log`, shared by every client of the process.
+repeated_lines = RepeatedLines()
+librdkafka_log.addFilter(repeated_lines)
 
 
 class BrokerUnavailable(RuntimeError):

@@ -8,8 +8,9 @@ the technical log's one shape: `timestamp, level, message, service, error, metad
 * `JsonFormatter` writes that shape as one JSON object a line (`tracker.log`).
 * `RotatingJsonFile` is a `RotatingFileHandler` with that formatter.
 * `EntryHandler` hands each entry to a callback: the GUI's feed, the headless printer.
-* `feeding` hands what the other areas log (`orderdesk.kafka`, `orderdesk.deadletters`,
-  ...) to such a callback too, for as long as a run lasts.
+* `plain_handler` hands what the other areas log (`orderdesk.kafka`, `orderdesk.deadletters`,
+  ...) to such a callback too: the desktop app's live log for as long as its window is
+  open, the headless printer for as long as a run lasts (`feeding`).
 """
 
 from __future__ import annotations
@@ -140,14 +141,23 @@ def _plain(record: logging.LogRecord) -> bool:
     return "entry" not in record.__dict__
 
 
+def plain_handler(
+    callback: Callable[[LogEntry], None], level: int = logging.WARNING
+) -> EntryHandler:
+    """A handler for OrderDesk's root logger: plain `logging` records at `level` and above
+    go to `callback` as entries; a service's own entries do not come twice."""
+    handler = EntryHandler(callback, level)
+    handler.addFilter(_plain)
+    return handler
+
+
 @contextlib.contextmanager
 def feeding(
     callback: Callable[[LogEntry], None], level: int = logging.WARNING
 ) -> Iterator[EntryHandler]:
     """While the block runs, plain `logging` records of OrderDesk at `level` and above go to
-    `callback` as entries; a service's own entries do not come twice."""
-    handler = EntryHandler(callback, level)
-    handler.addFilter(_plain)
+    `callback` as entries (`plain_handler`)."""
+    handler = plain_handler(callback, level)
     logger = logging.getLogger(ROOT_LOGGER)
     logger.addHandler(handler)
     try:

@@ -12,6 +12,8 @@ from orderdesk.config import Settings
 from orderdesk.domain.health import Health, Tone
 from orderdesk.gui.main_window import MainWindow
 from orderdesk.gui.services.runner import RunState
+from orderdesk.kafka.clients import librdkafka_log, make_producer, repeated_lines
+from orderdesk.service.base import Service
 
 from .fakes import FakeFactory
 
@@ -259,6 +261,42 @@ def test_real_tracker_without_a_broker_fails_visibly(qtbot, tmp_path, qsettings)
     assert window.banner.isVisible()
     assert NOWHERE in window.banner.label.text()
     close_window(qtbot, window)
+
+
+class PollingProducer(Service[None]):
+    """A real Kafka producer, made as the producer service makes its own, polled until
+    stopped: against a broker that is gone, librdkafka logs every refused connection."""
+
+    name = "producer"
+
+    def __init__(self, settings: Settings, on_stats: object, on_log: object) -> None:
+        super().__init__()
+        self.kafka = settings.kafka
+
+    def run(self) -> None:
+        producer = make_producer(self.kafka, error_cb=lambda _err: None, logger=librdkafka_log)
+        while not self.wait(0.05):
+            producer.poll(0)
+        producer.flush(0)
+
+
+def test_librdkafka_lines_reach_the_live_log_not_the_terminal(
+    qtbot, settings, qsettings, capfd
+) -> None:
+    repeated_lines.clear()
+    window = open_window(qtbot, settings, qsettings, producer=PollingProducer)
+    model = window.log_view.model
+
+    def librdkafka() -> list[str]:
+        entries = (model.entry(i) for i in range(model.rowCount()))
+        return [e.message for e in entries if e.service == "kafka.librdkafka"]
+
+    window.start_producer_action.trigger()
+    qtbot.waitUntil(lambda: any("Connection refused" in m for m in librdkafka()), timeout=10_000)
+    with qtbot.waitSignal(window.producer.stopped, timeout=5000):
+        window.stop_producer_action.trigger()
+    close_window(qtbot, window)
+    assert "Connection refused" not in capfd.readouterr().err
 
 
 def test_default_layout_leaves_room_for_the_log(qtbot, settings, qsettings) -> None:

@@ -6,6 +6,7 @@ window's actions, status labels and banner follow the services' states.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,8 +18,9 @@ from orderdesk.domain import LogEntry, LogLevel
 from orderdesk.gui.actions import WindowActions
 from orderdesk.gui.dashboard.dashboard import Dashboard
 from orderdesk.gui.log.view import LogView
-from orderdesk.gui.services.runner import RunState, ServiceFactory, ServiceRunner
+from orderdesk.gui.services.runner import RunState, ServiceFactory, ServiceFeed, ServiceRunner
 from orderdesk.gui.widgets.banners import ErrorBanner
+from orderdesk.service.logs import ROOT_LOGGER, plain_handler
 
 #: Period of the one timer that drains the service feeds and samples the dashboard.
 TICK_MS = 250
@@ -72,11 +74,24 @@ class ServiceDesk(QObject):
             runner.state_changed.connect(self.update_states)
             runner.failed.connect(lambda reason, r=runner: self._failed(r.name, reason))
             runner.stopped.connect(lambda _result, r=runner: self._stopped(r))
+        #: What OrderDesk logs besides the services' own entries, from any thread:
+        #: librdkafka's lines (`orderdesk.kafka.librdkafka`), topic set-up, ... Into the
+        #: live log with the rest, not to a terminal nobody reads (`close()` ends it).
+        self.other_logs = ServiceFeed()
+        self._log_handler: logging.Handler | None = plain_handler(self.other_logs.put_log)
+        logging.getLogger(ROOT_LOGGER).addHandler(self._log_handler)
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.timer.setTimerType(Qt.TimerType.CoarseTimer)
         self.timer.timeout.connect(self.tick)
         self.timer.start()
+
+    def close(self) -> None:
+        """The window is closing: stop the timer and the log hand-over."""
+        self.timer.stop()
+        if self._log_handler is not None:
+            logging.getLogger(ROOT_LOGGER).removeHandler(self._log_handler)
+            self._log_handler = None
 
     def log(self, level: LogLevel, text: str, status_ms: int | None = None) -> None:
         """A line in the live log; with `status_ms`, in the status bar too (0: until
@@ -169,4 +184,7 @@ class ServiceDesk(QObject):
                     self.dashboard.set_tracker_stats(batch.stats)
             if batch.logs or batch.dropped:
                 self.log_view.append(batch.logs, batch.dropped)
+        other = self.other_logs.drain()
+        if other.logs or other.dropped:
+            self.log_view.append(other.logs, other.dropped)
         self.dashboard.tick()
