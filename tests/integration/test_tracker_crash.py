@@ -1,17 +1,15 @@
 """The headless tracker killed and stopped while orders flow: nothing is lost.
 
-The tracker runs as `python -m orderdesk --tracker` in a subprocess, as a user runs it.
+The tracker runs as `python -m orderdesk --tracker` in a subprocess, as a user runs it
+(`tests.support.headless`).
 """
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,10 +24,9 @@ from tracker_support import (
 )
 
 from orderdesk.domain import AuditEntry, AuditEvent, DeadLetterMessage
+from tests.support.headless import Headless, tracker_args
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _payloads(count: int, seed: int) -> list[tuple[bytes, bytes | None]]:
@@ -92,54 +89,25 @@ class Feed:
         return self.sent
 
 
-class Tracker:
-    """`orderdesk --tracker` as a subprocess."""
-
-    def __init__(self, args: list[str], log: Path) -> None:
-        self.args = args
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "orderdesk", "--tracker", *self.args],
-                cwd=REPO,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")},
-            )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(TIMEOUT)
-
-    def terminate(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(TIMEOUT)
-
-
 def _tracker_args(bootstrap, topic, dlq, group, log_dir: Path, config: Path) -> list[str]:
     return [
+        *tracker_args(bootstrap, topic, dlq, group, log_dir),
         "--config",
         str(config),
-        "--bootstrap-servers",
-        bootstrap,
-        "--topic",
-        topic,
-        "--dlq-topic",
-        dlq,
-        "--group",
-        group,
-        "--log-dir",
-        str(log_dir),
         "--max-retries",
         "3",
         "--transient-failure-rate",
         "0.05",
     ]
+
+
+@pytest.fixture
+def runs() -> Iterator[list[Headless]]:
+    """The tracker's runs, one `Headless` child each; none outlives a failed test."""
+    started: list[Headless] = []
+    yield started
+    for run in started:
+        run.kill()
 
 
 def _write_config(path: Path) -> Path:
@@ -205,21 +173,19 @@ def _outcomes(bootstrap, dlq, log_dir):
 
 
 def test_sigkill_at_random_moments_loses_no_order(
-    kafka_bootstrap, topic_factory, tmp_path, record_property
+    kafka_bootstrap, topic_factory, tmp_path, record_property, runs
 ):
     topic, dlq = topic_factory(3), topic_factory(1)
     group = f"crash-{topic}"
     log_dir = tmp_path / "logs"
     config = _write_config(tmp_path / "tracker.yaml")
-    tracker = Tracker(
-        _tracker_args(kafka_bootstrap, topic, dlq, group, log_dir, config), tmp_path / "out.txt"
-    )
+    args = _tracker_args(kafka_bootstrap, topic, dlq, group, log_dir, config)
     rng = random.Random(20261125)
     payloads = _payloads(3000, seed=1)
     kills = 5
     with Feed(kafka_bootstrap, topic, payloads, bursts=40) as feed:
         for _ in range(kills):
-            tracker.start()
+            runs.append(Headless(args))
             # Kill at a random moment: after a random number of new audit lines (0: during
             # start-up or the group join).
             before = _line_count(log_dir)
@@ -231,16 +197,16 @@ def test_sigkill_at_random_moments_loses_no_order(
                 )
             # Then a random fraction of a batch later: the kill moment itself is random.
             threading.Event().wait(rng.uniform(0, 0.1))
-            tracker.kill()
+            runs[-1].kill()
         sent = feed.join()
     assert len(sent) == len(payloads)
-    tracker.start()
+    runs.append(Headless(args))
     wait_until(
         lambda: _all_committed(kafka_bootstrap, group, topic, len(sent)),
         timeout=120,
         what="the group to commit every order",
     )
-    assert tracker.terminate() == 0
+    assert runs[-1].stop(TIMEOUT) == 0
 
     validated, letters, entries, broken = _outcomes(kafka_bootstrap, dlq, log_dir)
     produced = {(m.partition(), m.offset()) for m in sent}
@@ -255,28 +221,28 @@ def test_sigkill_at_random_moments_loses_no_order(
     assert len(entries) > 0
 
 
-def test_sigterm_mid_stream_loses_and_duplicates_nothing(kafka_bootstrap, topic_factory, tmp_path):
+def test_sigterm_mid_stream_loses_and_duplicates_nothing(
+    kafka_bootstrap, topic_factory, tmp_path, runs
+):
     topic, dlq = topic_factory(3), topic_factory(1)
     group = f"stop-{topic}"
     log_dir = tmp_path / "logs"
     config = _write_config(tmp_path / "tracker.yaml")
-    tracker = Tracker(
-        _tracker_args(kafka_bootstrap, topic, dlq, group, log_dir, config), tmp_path / "out.txt"
-    )
+    args = _tracker_args(kafka_bootstrap, topic, dlq, group, log_dir, config)
     payloads = _payloads(2000, seed=2)
     with Feed(kafka_bootstrap, topic, payloads, bursts=30) as feed:
-        tracker.start()
+        runs.append(Headless(args))
         wait_until(lambda: _line_count(log_dir) >= 300, what="the stream to be under way")
-        assert tracker.terminate() == 0
+        assert runs[-1].stop(TIMEOUT) == 0
         stopped_at = committed_and_ends(kafka_bootstrap, group, topic)[0]
-        tracker.start()
+        runs.append(Headless(args))
         sent = feed.join()
     wait_until(
         lambda: _all_committed(kafka_bootstrap, group, topic, len(sent)),
         timeout=120,
         what="the group to commit every order",
     )
-    assert tracker.terminate() == 0
+    assert runs[-1].stop(TIMEOUT) == 0
 
     validated, letters, entries, broken = _outcomes(kafka_bootstrap, dlq, log_dir)
     produced = {(m.partition(), m.offset()) for m in sent}
@@ -292,6 +258,6 @@ def test_sigterm_mid_stream_loses_and_duplicates_nothing(kafka_bootstrap, topic_
     )
     assert set(final.values()) <= {2}, "a rejection was audited twice"
     assert sum(stopped_at.values()) > 0, "the stop came before any commit"
-    out = (tmp_path / "out.txt").read_text()
+    out = "".join(run.output for run in runs)
     assert out.count("tracker summary:") == 2
     assert "Traceback" not in out
