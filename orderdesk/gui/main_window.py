@@ -26,6 +26,7 @@ from orderdesk.domain import LogLevel
 from orderdesk.gui.actions import WindowActions, WindowSlots
 from orderdesk.gui.broker_status import BrokerStatus
 from orderdesk.gui.dashboard.dashboard import Dashboard
+from orderdesk.gui.folder_link import LogFolderLink
 from orderdesk.gui.log.view import LogView
 from orderdesk.gui.quit import QUIT_MARGIN, QuitSequence
 from orderdesk.gui.services.broker import BrokerKeeper
@@ -80,7 +81,8 @@ FEATURE_TABS: tuple[tuple[str, str, str, TabFactory], ...] = (
 
 class MainWindow(QMainWindow):
     """The OrderDesk window: composes the tabs, the services (`ServiceDesk`), the broker's
-    status (`BrokerStatus`) and the bounded quit (`QuitSequence`).
+    status (`BrokerStatus`), the followed log folder (`LogFolderLink`) and the bounded quit
+    (`QuitSequence`).
 
     Closing it while services run asks them to stop, shows 'Stopping…', and closes once
     every thread has ended, without blocking the loop; at the announced limit, or on a
@@ -162,7 +164,9 @@ class MainWindow(QMainWindow):
         self.services.actions = self.window_actions
         self.toolbar = self.window_actions.install(self)
         self._alias_actions()
-        self._connect_pipeline()
+        self.log_folder = LogFolderLink(
+            self.feature_tabs, self.log_view.append, self.services.log, lambda: self.settings
+        )
         status = self.statusBar()
         # Permanent, so that transient status messages never hide the broker's state.
         status.addPermanentWidget(self.connection, 1)
@@ -358,38 +362,9 @@ class MainWindow(QMainWindow):
         self.broker_keeper.stop()  # a child process must not outlive us
         self.exit_now(0)
 
-    # -- pipeline monitor --------------------------------------------------------------
-
-    def _connect_pipeline(self) -> None:
-        from orderdesk.gui.monitor.tab import PipelineTab
-
-        tab = self.feature_tabs[2]
-        if isinstance(tab, PipelineTab):
-            tab.monitor.log_entries.connect(self.log_view.append)
-            tab.monitor.folder_changed.connect(self._follow_folder)
-
     def watch_log_folder(self, folder: Path | None = None) -> None:
         """Follow a tracker's log folder (ask for one when None): live log, audit, counts."""
-        from orderdesk.gui.monitor.tab import PipelineTab
-
-        tab = self.feature_tabs[2]
-        if not isinstance(tab, PipelineTab):
-            return
-        if folder is None:
-            tab.monitor.ask_folder()
-        else:
-            tab.monitor.watch(folder)
-
-    def _follow_folder(self, folder: Path | None) -> None:
-        from orderdesk.gui.audit.browser import AuditTab, audit_path
-
-        audit = self.feature_tabs[0]
-        if isinstance(audit, AuditTab):
-            audit.browser.open_file(
-                folder / "tracker.events" if folder is not None else audit_path(self.settings)
-            )
-        text = f"Watching the log folder {folder}" if folder else "Stopped watching the log folder"
-        self.services.log(LogLevel.INFO, text, 8000)
+        self.log_folder.watch(folder)
 
     def about(self) -> None:
         QMessageBox.about(
