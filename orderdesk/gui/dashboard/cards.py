@@ -9,68 +9,102 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QTransform
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from orderdesk.domain.health import Tone
 from orderdesk.gui.widgets import theme
 
 
-class Sparkline(QWidget):
-    """A small line of the recent values, drawn from numpy in one path."""
+class Sparkline(QLabel):
+    """A small line of the recent values, drawn from numpy in one path.
+
+    The line is drawn into a pixmap when the values, the colour or the size change, and
+    the label shows that pixmap: a repaint of the card (its number or caption changed,
+    several times a second) is Qt's own painting and runs no Python, which would wait for
+    the GIL while the services run flat out.
+    """
+
+    HINT = QSize(90, 28)
+    MINIMUM = QSize(40, 24)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._y = np.zeros(0)
         self._color = QColor(theme.current().axis)
+        self._drawn_for: tuple[int, int, float] | None = None
         self.floor_zero = True
-        self.setMinimumSize(40, 24)
+        self.setMinimumSize(self.MINIMUM)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:
-        return QSize(90, 28)
+        return self.HINT  # not the pixmap's: the layout must not follow what was drawn
+
+    def minimumSizeHint(self) -> QSize:
+        return self.MINIMUM
 
     def set_values(self, y: np.ndarray) -> None:
         if len(y) == len(self._y) and np.array_equal(y, self._y):
             return
         self._y = np.array(y, dtype=np.float64)
-        self.update()
+        self._redraw()
 
     def set_color(self, color: str) -> None:
         if QColor(color) != self._color:
             self._color = QColor(color)
-            self.update()
+            self._redraw()
 
     def values(self) -> np.ndarray:
         return self._y
 
-    def paintEvent(self, event: QPaintEvent) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._redraw()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._drawn_for is None:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        if not self.isVisible():
+            self._drawn_for = None  # drawn when shown
+            return
+        size = self.size()
+        ratio = self.devicePixelRatioF()
+        self._drawn_for = (size.width(), size.height(), ratio)
+        self.setPixmap(self._render(size, ratio))
+
+    def _render(self, size: QSize, ratio: float) -> QPixmap:
+        pixmap = QPixmap(max(1, round(size.width() * ratio)), max(1, round(size.height() * ratio)))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
         y = self._y
         if len(y) < 2:
-            return
+            return pixmap
         low = 0.0 if self.floor_zero else float(y.min())
         high = float(y.max())
         if high - low <= 0:
             high = low + 1.0
-        w, h = self.width() - 2, self.height() - 4
-        path = pg.functions.arrayToQPath(np.arange(len(y), dtype=np.float64), y)
-        # Values to pixels in one transform: x over the width, y upside down over the height.
-        sx = w / (len(y) - 1)
-        sy = h / (high - low)
-        transform = QTransform(sx, 0, 0, -sy, 1, 2 + h + low * sy)
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w, h = size.width() - 2, size.height() - 4
+        # Values to pixels in numpy: x over the width, y upside down over the height; the
+        # fill is the same points closed along the bottom.
+        px = 1 + np.arange(len(y), dtype=np.float64) * (w / (len(y) - 1))
+        py = 2 + h - (y - low) * (h / (high - low))
+        bottom = 2.0 + h
+        line = pg.functions.arrayToQPath(px, py)
+        area = pg.functions.arrayToQPath(
+            np.concatenate((px, (px[-1], px[0]))), np.concatenate((py, (bottom, bottom)))
+        )
         fill = QColor(self._color)
         fill.setAlpha(40)
-        area = transform.map(path)
-        closed = area.translated(0, 0)  # a copy, closed along the bottom for the fill
-        closed.lineTo(1 + w, 2 + h)
-        closed.lineTo(1, 2 + h)
-        closed.closeSubpath()
-        painter.fillPath(closed, fill)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillPath(area, fill)
         painter.setPen(QPen(self._color, 1.6))
-        painter.drawPath(area)
+        painter.drawPath(line)
         painter.end()
+        return pixmap
 
 
 class KpiCard(QFrame):
