@@ -2,7 +2,8 @@
 
 The reader and the republisher run on threads of their own (`reading`, `bulk`); the inbox
 takes the reader's entries in batches from a timer, so a topic of many thousands of dead
-letters costs the event loop a few batch inserts, not one signal per message. Replays are
+letters costs the event loop a few batch inserts, not one signal per message, and none
+while the inbox is out of sight (they go in once it is shown). Replays are
 recorded in the ledger (`orderdesk.deadletters.ledger`), which the inbox re-reads when it
 changes, so 'Replayed' also shows what another OrderDesk (or `orderdesk dlq republish`)
 of the same user did.
@@ -76,6 +77,9 @@ class DeadLetterInbox(RepublishFlow, QWidget):
         self._current: DeadLetterEntry | None = None
         self._details_stale = False
         self.follower = TopicFollower(self)
+        # Out of sight, rows wait in the reader's feed: inserting them costs the event loop
+        # some milliseconds a tick that nobody sees (tens while the services run flat out).
+        self.follower.is_hidden = self._out_of_sight
         self.follower.entries.connect(self._add_entries)
         self.follower.caught_up.connect(self._caught_up)
         self.follower.failed.connect(self._reader_failed)
@@ -377,6 +381,7 @@ class DeadLetterInbox(RepublishFlow, QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        self.follower.catch_up()  # what was read while hidden, a first chunk at once
         if self._details_stale:
             self._show_entry(self._current)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -26,6 +27,10 @@ class TopicFollower(QObject):
     Stopping returns at once: a reader whose broker does not answer can take seconds to
     close, so a stopped one is kept until its thread ends (`busy` until then).
 
+    While `is_hidden()` says the inbox is out of sight, the timer hands nothing over: the
+    entries wait in the feed (`pending`) and go into the table, a chunk a tick, once it is
+    shown; `drain()` hands everything over whatever is shown.
+
     Signals:
         entries(list): a batch of `DeadLetterEntry`, in the order read.
         caught_up(): everything that was in the topic at the start has been read.
@@ -42,6 +47,7 @@ class TopicFollower(QObject):
         self._feed: DeadLetterFeed | None = None
         self._retiring: list[WorkerThread] = []
         self._caught_up = False
+        self.is_hidden: Callable[[], bool] = lambda: False
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self._drain_some)
@@ -53,6 +59,11 @@ class TopicFollower(QObject):
     @property
     def is_caught_up(self) -> bool:
         return self._caught_up
+
+    @property
+    def pending(self) -> int:
+        """Entries read and not handed over yet."""
+        return len(self._feed) if self._feed is not None else 0
 
     @property
     def busy(self) -> bool:
@@ -76,14 +87,16 @@ class TopicFollower(QObject):
         self._timer.start()
 
     def stop(self) -> None:
-        """Ask the reader to stop; returns at once. What it read so far is drained."""
+        """Ask the reader to stop; returns at once. What it read so far is drained (shown)
+        or waits for the inbox to be shown."""
         thread, self._reader = self._reader, None
         if thread is not None:
             thread.worker.request_stop()
             if thread.is_running():
                 self._retiring.append(thread)
         self._timer.stop()
-        self.drain()
+        if not self.is_hidden():
+            self.drain()  # else once shown (`catch_up`)
 
     def wait_stopped(self, timeout_ms: int = STOP_WAIT_MS) -> bool:
         """Block until every reader thread has ended (after `stop()`); not for the GUI."""
@@ -94,8 +107,18 @@ class TopicFollower(QObject):
         """Hand over everything read so far."""
         self._drain(None, None)
 
+    def catch_up(self) -> None:
+        """The inbox was just shown: hand over a chunk now, not at the next tick (all of
+        it once the reader stopped: no tick hands over the rest)."""
+        if self._reader is not None:
+            self._drain_some()
+        else:
+            self.drain()
+
     def _drain_some(self) -> None:
-        self._drain(DRAIN_CHUNK, DRAIN_BUDGET_S)
+        """The timer's share: a budgeted chunk, nothing while out of sight."""
+        if not self.is_hidden():
+            self._drain(DRAIN_CHUNK, DRAIN_BUDGET_S)
 
     def _drain(self, chunk: int | None, budget: float | None) -> None:
         if self._feed is None:
