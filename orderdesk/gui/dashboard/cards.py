@@ -115,6 +115,8 @@ class KpiCard(QFrame):
         self.setObjectName("kpiCard")
         self.tone = Tone.IDLE
         self._styled_for: tuple[Tone, bool] | None = None
+        #: The texts last set (value, unit, caption, tooltip).
+        self._shown: dict[str, str] = {}
         self.title = QLabel(title.upper())
         self.title.setObjectName("kpiTitle")
         self.value = QLabel("—")
@@ -155,18 +157,25 @@ class KpiCard(QFrame):
         return self.tone
 
     def show_value(self, text: str, unit: str | None = None) -> None:
-        # Every call into Qt may wait for the GIL while the services run flat out.
-        if self.value.text() != text:
+        # Every call into Qt may wait for the GIL while the services run flat out: the
+        # texts shown are compared on the Python side.
+        shown = self._shown
+        if shown.get("value") != text:
+            shown["value"] = text
             self.value.setText(text)
-        if unit is not None and self.unit.text() != unit:
+        if unit is not None and shown.get("unit") != unit:
+            shown["unit"] = unit
             self.unit.setText(unit)
 
     def show_caption(self, text: str, tooltip: str = "") -> None:
         text = text or " "
-        if self.caption.text() != text:
+        shown = self._shown
+        if shown.get("caption") != text:
+            shown["caption"] = text
             self.caption.setText(text)
         tooltip = tooltip or text
-        if self.toolTip() != tooltip:
+        if shown.get("tooltip") != tooltip:
+            shown["tooltip"] = tooltip
             self.setToolTip(tooltip)
 
     def set_tone(self, tone: Tone) -> None:

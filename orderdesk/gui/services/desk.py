@@ -175,6 +175,8 @@ class ServiceDesk(QObject):
 
     def tick(self) -> None:
         """Drain every service feed and sample the dashboard: the one steady GUI timer."""
+        logs: list[LogEntry] = []
+        dropped = 0
         for runner in self.runners:
             batch = runner.feed.drain()
             if batch.stats is not None:
@@ -182,9 +184,11 @@ class ServiceDesk(QObject):
                     self.dashboard.set_producer_stats(batch.stats)
                 else:
                     self.dashboard.set_tracker_stats(batch.stats)
-            if batch.logs or batch.dropped:
-                self.log_view.append(batch.logs, batch.dropped)
+            logs += batch.logs
+            dropped += batch.dropped
         other = self.other_logs.drain()
-        if other.logs or other.dropped:
-            self.log_view.append(other.logs, other.dropped)
+        logs += other.logs
+        dropped += other.dropped
+        if logs or dropped:
+            self.log_view.append(logs, dropped)  # one insert a tick for every source
         self.dashboard.tick()
