@@ -17,6 +17,8 @@ thread's event loop, which never turns while `run()` blocks in the service.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -33,6 +35,25 @@ from orderdesk.gui.widgets.threads import WorkerThread
 
 #: Log entries kept per service between two drains; older ones are counted as dropped.
 FEED_CAPACITY = 2_000
+#: How much nicer than the GUI thread a service's thread runs (Linux niceness; the
+#: threads its Kafka client starts inherit it).
+SERVICE_NICENESS = 5
+
+
+def yield_to_gui() -> None:
+    """Lower the calling (service) thread's scheduling priority below the GUI thread's.
+
+    On a busy machine the GUI thread, to take the GIL back, must also get a core: at the
+    same priority it queues behind the service threads and their Kafka client's threads.
+    Linux sets niceness per thread; elsewhere the thread keeps its priority.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            tid = threading.get_native_id()
+            niceness = os.getpriority(os.PRIO_PROCESS, tid) + SERVICE_NICENESS
+            os.setpriority(os.PRIO_PROCESS, tid, niceness)
+        except OSError:
+            pass
 
 
 class StoppableService(Protocol):
@@ -123,6 +144,7 @@ class ServiceWorker(QObject):
     @Slot()
     def run(self) -> None:
         result = None
+        yield_to_gui()
         try:
             service = self._factory(self._settings, self._feed.put_stats, self._feed.put_log)
             with self._lock:
