@@ -254,3 +254,21 @@ def test_messages_are_the_events_without_the_event_object(ratio: float) -> None:
     got = [messages.next_message() for _ in range(300)]
     assert got == [(e.key, e.value, e.headers, e.fault) for e in expected]
     assert messages.generated == events.generated == 300
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.3])
+def test_a_batch_holds_the_messages_one_by_one_would_give(ratio: float) -> None:
+    one_by_one = generator(11, faulty_ratio=ratio)
+    expected = [one_by_one.next_message() for _ in range(3000)]
+    batched = generator(11, faulty_ratio=ratio)
+    got: list[tuple[bytes, bytes, list[object]]] = []
+    faulty: list[int] = []
+    for n in (1, 5, 256, 1000, 1738):  # within a block of ids, up to one, across two
+        batch = batched.next_batch(n)
+        faulty += [len(got) + at for at in batch.faults]
+        messages = list(zip(batch.keys, batch.values(), batch.headers(), strict=True))
+        assert messages == [batch.message(at) for at in range(n)]
+        got += messages
+    assert got == [m[:3] for m in expected]
+    assert faulty == [i for i, m in enumerate(expected) if m[3] is not None]
+    assert batched.generated == one_by_one.generated == 3000
