@@ -20,8 +20,12 @@ raises `ConfigError`. Everything else ends in a `ProducerResult`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from functools import partial
+from itertools import repeat
+from operator import length_hint
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -34,13 +38,17 @@ from orderdesk.kafka.clients import (
     make_producer,
 )
 from orderdesk.kafka.errors import error_text
-from orderdesk.producer.generator import Header, OrderGenerator
+from orderdesk.producer.generator import Header, OrderBatch, OrderGenerator
 from orderdesk.producer.stats import ProducerStats
 from orderdesk.service.base import LogCallback, RateMeter, Service, ServiceError
 
 #: At full speed, events produced between two looks at the clock, the stop flag, stats and
 #: delivery reports.
 _BATCH = 256
+#: Runs an iterator to its end, in C.
+consume: Callable[[Iterable[object]], deque[object]] = partial(deque, maxlen=0)
+#: `Producer.produce`'s partition for "let the partitioner choose" (RD_KAFKA_PARTITION_UA).
+_ANY_PARTITION = -1
 #: Longest sleep while pacing, so delivery reports are served while waiting.
 _PACE_SLICE = 0.1
 #: Seconds between two warnings about the same kind of trouble.
@@ -295,7 +303,7 @@ class ProducerService(Service[ProducerStats]):
         self._next_stats = start
         produce = producer.produce
         poll = producer.poll
-        next_message = generator.next_message
+        next_batch = generator.next_batch
         while not self.stop_requested and self._fatal is None:
             self._emit_stats_when_due(producer)
             if self._topic_missing:
@@ -319,23 +327,48 @@ class ProducerService(Service[ProducerStats]):
                     poll(0)
                     continue
                 batch = min(batch, due)
-            sent = batch
-            faulty = 0
-            for i in range(batch):
-                key, value, headers, fault = next_message()
-                try:
-                    produce(topic, value, key, headers=headers)
-                except BufferError:
-                    if not self._produce_when_room(producer, topic, key, value, headers):
-                        sent = i
-                        break
-                if fault is not None:
-                    faulty += 1
+            orders = next_batch(batch)
+            keys = iter(orders.keys)
+            try:
+                # Every produce call made from C: no Python statement per order. Positional
+                # arguments (partition, callbacks and timestamp at their defaults), as
+                # keyword arguments cost a dictionary per call.
+                consume(
+                    map(
+                        produce,
+                        repeat(topic),
+                        orders.values(),
+                        keys,
+                        repeat(_ANY_PARTITION),
+                        repeat(None),
+                        repeat(None),
+                        repeat(0),
+                        orders.headers(),
+                    )
+                )
+                sent = batch
+            except BufferError:
+                # The local queue is full: this message and the rest of the batch go one
+                # by one, each when there is room.
+                sent = self._produce_rest(producer, topic, orders, batch - length_hint(keys) - 1)
             # Delivery reports served once a batch, not after every produce: each poll costs
             # about as much as generating an order, and the reports wait in the client.
             poll(0)
             self._generated += sent
-            self._faulty += faulty
+            if orders.faults:
+                self._faulty += sum(1 for at in orders.faults if at < sent)
+
+    def _produce_rest(self, producer: Producer, topic: str, orders: OrderBatch, start: int) -> int:
+        """Send `orders` from position `start` on, waiting for room for each; returns the
+        position of the first one not sent (`len(orders)` when all were)."""
+        for at in range(start, len(orders)):
+            key, value, headers = orders.message(at)
+            try:
+                producer.produce(topic, value, key, headers=headers)
+            except BufferError:
+                if not self._produce_when_room(producer, topic, key, value, headers):
+                    return at
+        return len(orders)
 
     def _produce_when_room(
         self, producer: Producer, topic: str, key: bytes, value: bytes, headers: list[Header]
