@@ -29,6 +29,7 @@ from orderdesk.domain.order import (
     Order,
     OrderItem,
     OrderMetadata,
+    check_order,
     parse_order,
     parse_order_shape,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "Tone",
     "TransientProcessingError",
     "Verdict",
+    "check_order",
     "decode_payload",
     "error_health",
     "parse_order",

@@ -24,10 +24,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from operator import attrgetter
-from typing import Annotated, Any, ClassVar, get_args
+from typing import Annotated, Any, ClassVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import from_json
+from typing_extensions import TypedDict
 
 from orderdesk.domain.failures import DeserializationError, OrderValidationError
 from orderdesk.domain.jsontext import (
@@ -289,7 +290,7 @@ def _rules_hold(
     Nearly every order is valid, so this runs first and `_violations` words the rules only
     for an order that breaks one. The arguments are the fields by name of the order, its
     `customer_info` and each item: a model's `__dict__`, or the parsed JSON objects of a
-    payload whose every value has its field's type.
+    payload whose every value has its field's type (`check_order`).
     """
     space = _GO_SPACE
     if (
@@ -464,3 +465,49 @@ def parse_order(payload: bytes | str | None) -> Order:
     if problems:
         raise OrderValidationError(problems)
     return order
+
+
+def check_order(payload: bytes | str | None) -> None:
+    """Raise what `parse_order` raises for `payload`, without building the `Order`.
+
+    For a caller that only needs the verdict. A payload in the producer's plain form
+    (every field there under its own name, with its own JSON type, no null) is parsed into
+    plain objects and judged by the same rules; any other is left to `parse_order`.
+    """
+    if type(payload) is not bytes or not _plainly_valid(payload):
+        parse_order(payload)
+
+
+def _plain_form(model: type[_Model]) -> Any:
+    """A TypedDict of the model's fields, with their types and bounds: every field
+    required, no null, no unknown key (so no zero value to fill in, no key to fold)."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        kind: Any = info.annotation
+        if isinstance(kind, type) and issubclass(kind, _Model):
+            kind = _plain_form(kind)
+        elif get_origin(kind) is list:
+            kind = list[_plain_form(get_args(kind)[0])]  # type: ignore[misc]
+        fields[name] = Annotated[kind, *info.metadata] if info.metadata else kind
+    form = TypedDict(f"Plain{model.__name__}", fields)  # type: ignore[misc]
+    form.__pydantic_config__ = ConfigDict(  # type: ignore[attr-defined]
+        extra="forbid", strict=True, allow_inf_nan=False
+    )
+    return form
+
+
+#: An order in the producer's plain form, as plain objects; pydantic checks the types.
+_PLAIN_ORDER = TypeAdapter(_plain_form(Order))
+
+
+def _plainly_valid(raw: bytes) -> bool:
+    """True when `raw` is an order in plain form that keeps every rule; False when that
+    is not certain (it may still be a valid order: `parse_order` decides)."""
+    try:
+        data = _PLAIN_ORDER.validate_json(raw)
+        # As in `_read`: all but the last of repeated keys are not checked.
+        if b"NaN" in raw or b"Infinity" in raw:
+            return False
+        return _rules_hold(data, data["customer_info"], data["items"])
+    except Exception:  # any doubt: parse_order decides
+        return False
