@@ -100,14 +100,17 @@ def encode_line(
     payload: bytes | None,
     error: str | None,
     parsed: bool,
+    strict: bool = False,
 ) -> tuple[tuple[bytes, ...], int]:
     """One whole line (newline included) as parts to write, and its length in bytes.
 
     The payload is written once: as `order_full`, verbatim, when it `parsed` as an order
     and can be embedded (`embeddable`); else as `raw_message`, a JSON string of its text.
+    `strict` says the payload is known to be UTF-8 text of strict JSON (the order reader
+    refuses anything else), so that only its line breaks remain to be looked at.
     """
     if payload is not None and parsed:
-        body = embeddable(payload)
+        body = one_line(payload) if strict else embeddable(payload)
         if body is not None:
             if error is None:
                 head = f"{_PREFIX_TEXT}{timestamp}{middle}{offset}{_SIZE}{len(payload)}{_FULL}"
@@ -160,6 +163,14 @@ def embeddable(payload: bytes) -> bytes | None:
             return None if _not_strict_json(payload) else _utf8(payload)
         i = find(b"I", i + 1)
     return _utf8(payload)
+
+
+def one_line(payload: bytes) -> bytes:
+    """A payload known to be strict JSON, its line breaks (all between tokens) as spaces:
+    what `embeddable` makes of it, without checking it again."""
+    if b"\n" in payload or b"\r" in payload:
+        return payload.replace(b"\r", b" ").replace(b"\n", b" ")
+    return payload
 
 
 def _utf8(payload: bytes) -> bytes | None:

@@ -22,6 +22,8 @@ __all__ = ["TRACKER_EVENTS", "AuditWriter", "order_json"]
 
 TRACKER_EVENTS = "tracker.events"
 
+_VALIDATED = AuditEvent.ORDER_VALIDATED
+
 
 class AuditWriter(JsonLinesWriter):
     """`tracker.events`: one audit trail entry a line, built without the pydantic model."""
@@ -57,13 +59,32 @@ class AuditWriter(JsonLinesWriter):
         payload: bytes | None,
         error: str | None = None,
         order: Order | None = None,
+        *,
+        strict: bool = False,
     ) -> None:
-        """Queue one entry; `order` is the parsed order when the payload parsed."""
+        """Queue one entry; `order` is the parsed order when the payload parsed.
+
+        `strict`: the payload is the one `order` was read from, so it is known to be
+        strict JSON (see `encode_line`); the line is the same, made with fewer checks.
+        """
         key = (event, topic, partition)
         middle = self._middles.get(key)
         if middle is None:
             middle = self._middles[key] = line_middle(event, topic, partition)
         parts, size = encode_line(
-            self.timestamp(), middle, offset, payload, error, order is not None
+            self.timestamp(), middle, offset, payload, error, order is not None, strict
         )
+        self.write_parts(parts, size)
+
+    def write_validated(self, topic: str, partition: int, offset: int, payload: bytes) -> None:
+        """Queue the `order.validated` line of a payload the order reader accepted.
+
+        The line `write` makes for it (with the order, `strict`), without the order: the
+        tracker's hot path only learns the verdict (`orderdesk.domain.check_order`).
+        """
+        key = (_VALIDATED, topic, partition)
+        middle = self._middles.get(key)
+        if middle is None:
+            middle = self._middles[key] = line_middle(_VALIDATED, topic, partition)
+        parts, size = encode_line(self.timestamp(), middle, offset, payload, None, True, True)
         self.write_parts(parts, size)

@@ -85,10 +85,13 @@ class TrackerContext:
         error: str | None,
         order: Order | None,
     ) -> None:
+        """Queue the audit line of `msg`; `order` is None or the order read from `value`."""
         assert self.audit is not None
         partition, offset = msg.partition(), msg.offset()
         assert partition is not None and offset is not None  # a consumed record has both
-        self.audit.write(event, self.topic, partition, offset, value, error, order)
+        self.audit.write(
+            event, self.topic, partition, offset, value, error, order, strict=order is not None
+        )
 
     def note_error(self, text: str) -> None:
         self.last_error = text

@@ -253,3 +253,34 @@ def test_only_a_strict_json_line_is_embedded(payload, verbatim):
         assert body is payload
     else:
         assert body is None
+
+
+class _FixedClock(AuditWriter):
+    def timestamp(self) -> str:
+        return "2026-11-25T12:00:00.000Z"
+
+
+def test_a_payload_the_reader_accepted_makes_the_same_line_with_fewer_checks(tmp_path):
+    gen = OrderGenerator(ProducerSettings(faulty_ratio=0.0), seed=8)
+    payloads = [gen.next_event().value for _ in range(50)]
+    payloads += [
+        json.dumps(order_dict(), indent=2).encode(),
+        json.dumps(order_dict(), indent=2).replace("\n", "\r\n").encode(),
+        json.dumps(order_dict(status="NaN Infinity")).encode(),
+        json.dumps(order_dict(status="caf\u00e9 \u2603"), ensure_ascii=False).encode(),
+    ]
+    checked, strict, fast = tmp_path / "checked", tmp_path / "strict", tmp_path / "fast"
+    with (
+        _FixedClock(checked, 1 << 30, 1) as a,
+        _FixedClock(strict, 1 << 30, 1) as b,
+        _FixedClock(fast, 1 << 30, 1) as c,
+    ):
+        for i, payload in enumerate(payloads):
+            order = parse_order(payload)
+            a.write(AuditEvent.ORDER_VALIDATED, "orders", i % 3, i, payload, None, order)
+            b.write(
+                AuditEvent.ORDER_VALIDATED, "orders", i % 3, i, payload, None, order, strict=True
+            )
+            c.write_validated("orders", i % 3, i, payload)
+    assert checked.read_bytes() == strict.read_bytes() == fast.read_bytes()
+    assert len(_lines(checked)) == len(payloads)
