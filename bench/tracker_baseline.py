@@ -69,7 +69,7 @@ def bare_loop(
 ) -> Timing:
     """Orders per second of consume + json.loads + commit per batch, and CPU µs per order.
 
-    `read` replaces json.loads: with `orderdesk.domain.parse_order` it is the tracker's own
+    `read` replaces json.loads: with `orderdesk.domain.check_order` it is the tracker's own
     parse and rules without the rest (audit, retries, bookkeeping)."""
     consumer = Consumer(consumer_config(settings.kafka, f"bench-bare-{uuid.uuid4().hex[:8]}"))
     consumer.subscribe([topic])

@@ -1,8 +1,8 @@
 """The tracker (parse, validate, audit, commit) against a bare consume loop with json.loads
 and a commit per batch, on one topic read by both in alternating rounds
-(bench/tracker_baseline.py); the same bare loop with OrderDesk's parse and rules instead of
-json.loads (no audit) shows the limit the tracker can approach; and the audit trail's bytes
-per order against the payload's."""
+(bench/tracker_baseline.py); the same bare loop with the tracker's own verdict
+(`check_order`: parse and rules) instead of json.loads (no audit) shows the limit the
+tracker can approach; and the audit trail's bytes per order against the payload's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import tracker_baseline
 from harness import SEED, Figure, Plan, Timing, alternate, describe, median, rate_and_cpu
 
 from orderdesk.config import Settings
-from orderdesk.domain import parse_order
+from orderdesk.domain import check_order
 from orderdesk.producer.generator import OrderGenerator
 
 
@@ -43,7 +43,7 @@ def figures(settings: Settings, plan: Plan) -> list[Figure]:
         {
             "bare": lambda: tracker_baseline.bare_loop(settings, topic, count),
             "tracker": tracker,
-            "parse": lambda: tracker_baseline.bare_loop(settings, topic, count, parse_order),
+            "parse": lambda: tracker_baseline.bare_loop(settings, topic, count, check_order),
         },
         lambda _, r: (
             f"tracker bare {describe(r['bare'][-1])}, "

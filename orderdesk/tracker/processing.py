@@ -23,6 +23,7 @@ from orderdesk.domain import (
     FailureReason,
     Order,
     ProcessingFailure,
+    check_order,
     parse_order,
 )
 from orderdesk.kafka.records import record_offset
@@ -32,7 +33,7 @@ from orderdesk.tracker.downstream import Downstream
 from orderdesk.tracker.partitions import Partition, Retry
 
 _parse = parse_order
-_VALIDATED = AuditEvent.ORDER_VALIDATED
+_check = check_order
 
 
 class Processor:
@@ -89,32 +90,42 @@ class Processor:
             self.ctx.counters.received += received
 
     def handle(self, part: Partition, msg: Message) -> None:
-        if part.prior_last >= (msg.offset() or 0) and self.replay(part, msg):
+        offset = msg.offset() or 0
+        if part.prior_last >= offset and self.replay(part, msg):
             return
         value = msg.value()
+        if self._skip_downstream:
+            # Nothing downstream takes the order: its verdict is all the hot path needs.
+            try:
+                _check(value)
+            except Exception as exc:
+                self._reject_unreadable(part, msg, exc)
+                return
+            ctx = self.ctx
+            audit = ctx.audit
+            assert audit is not None and value is not None
+            audit.write_validated(ctx.topic, part.number, offset, value)
+            ctx.counters.valid += 1
+            part.done_upto = offset + 1
+            return
         try:
             order = _parse(value)
-        except ProcessingFailure as exc:
-            self.letters.reject(part, msg, FailureRecord(exc.reason, exc.message), None)
-            return
         except Exception as exc:
+            self._reject_unreadable(part, msg, exc)
+            return
+        self.attempt(part, msg, order, 0, None)
+
+    def _reject_unreadable(self, part: Partition, msg: Message, exc: Exception) -> None:
+        """Dead-letter a message whose payload is not a valid order (`exc` says why)."""
+        if isinstance(exc, ProcessingFailure):
+            record = FailureRecord(exc.reason, exc.message)
+        else:
             record = FailureRecord(
                 FailureReason.DESERIALIZATION_ERROR,
                 f"cannot parse payload: {exc!r}",
                 error_stack=traceback.format_exc(),
             )
-            self.letters.reject(part, msg, record, None)
-            return
-        if self._skip_downstream:
-            ctx = self.ctx
-            offset = msg.offset()
-            audit = ctx.audit
-            assert audit is not None and offset is not None
-            audit.write(_VALIDATED, ctx.topic, part.number, offset, value, None, order)
-            ctx.counters.valid += 1
-            part.done_upto = offset + 1
-            return
-        self.attempt(part, msg, order, 0, None)
+        self.letters.reject(part, msg, record, None)
 
     def attempt(
         self,
