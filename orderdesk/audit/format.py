@@ -168,7 +168,7 @@ def embeddable(payload: bytes) -> bytes | None:
 def one_line(payload: bytes) -> bytes:
     """A payload known to be strict JSON, its line breaks (all between tokens) as spaces:
     what `embeddable` makes of it, without checking it again."""
-    if b"\n" in payload or b"\r" in payload:
+    if payload.find(b"\n") >= 0 or payload.find(b"\r") >= 0:  # find: faster than `in`
         return payload.replace(b"\r", b" ").replace(b"\n", b" ")
     return payload
 

@@ -424,8 +424,9 @@ def _read(raw: bytes) -> Order:
     if order.has_case_folded_keys():
         return _read_as_go(raw)
     # pydantic's parser takes NaN and Infinity in fields the order does not know, and in
-    # all but the last of repeated keys, which it does not check.
-    if b"NaN" in raw or b"Infinity" in raw:
+    # all but the last of repeated keys, which it does not check. (bytes.find is faster
+    # than `in`.)
+    if raw.find(b"NaN") >= 0 or raw.find(b"Infinity") >= 0:
         problem = non_finite_problem(raw)
         if problem:
             raise DeserializationError(f"not valid JSON: {problem}")
@@ -506,7 +507,7 @@ def _plainly_valid(raw: bytes) -> bool:
     try:
         data = _PLAIN_ORDER.validate_json(raw)
         # As in `_read`: all but the last of repeated keys are not checked.
-        if b"NaN" in raw or b"Infinity" in raw:
+        if raw.find(b"NaN") >= 0 or raw.find(b"Infinity") >= 0:
             return False
         return _rules_hold(data, data["customer_info"], data["items"])
     except Exception:  # any doubt: parse_order decides
