@@ -498,14 +498,22 @@ def _plain_form(model: type[_Model]) -> Any:
 
 
 #: An order in the producer's plain form, as plain objects; pydantic checks the types.
-_PLAIN_ORDER = TypeAdapter(_plain_form(Order))
+#: Made on first use: it takes milliseconds, and most processes that import the model
+#: (the desktop app, the command line) never check a payload this way.
+_plain_order: TypeAdapter[Any] | None = None
+
+
+def _plain_order_form() -> TypeAdapter[Any]:
+    global _plain_order
+    _plain_order = TypeAdapter(_plain_form(Order))
+    return _plain_order
 
 
 def _plainly_valid(raw: bytes) -> bool:
     """True when `raw` is an order in plain form that keeps every rule; False when that
     is not certain (it may still be a valid order: `parse_order` decides)."""
     try:
-        data = _PLAIN_ORDER.validate_json(raw)
+        data = (_plain_order or _plain_order_form()).validate_json(raw)
         # As in `_read`: all but the last of repeated keys are not checked.
         if raw.find(b"NaN") >= 0 or raw.find(b"Infinity") >= 0:
             return False
