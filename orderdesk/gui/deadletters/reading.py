@@ -28,8 +28,9 @@ class TopicFollower(QObject):
     close, so a stopped one is kept until its thread ends (`busy` until then).
 
     While `is_hidden()` says the inbox is out of sight, the timer hands nothing over: the
-    entries wait in the feed (`pending`) and go into the table, a chunk a tick, once it is
-    shown; `drain()` hands everything over whatever is shown.
+    dead letters wait in the feed (`pending`) as records, and are parsed by the reader and
+    go into the table, a chunk a tick, once it is shown; `drain()` hands everything over
+    whatever is shown.
 
     Signals:
         entries(list): a batch of `DeadLetterEntry`, in the order read.
@@ -77,6 +78,7 @@ class TopicFollower(QObject):
             return
         self._caught_up = False
         self._feed = DeadLetterFeed()
+        self._feed.parse_ahead = not self.is_hidden()
         worker = ReaderWorker(settings, self._feed)
         thread = WorkerThread(worker, "dlq-reader")
         # A bound method, so the slot runs on the GUI thread, not the reader's.
@@ -117,7 +119,10 @@ class TopicFollower(QObject):
 
     def _drain_some(self) -> None:
         """The timer's share: a budgeted chunk, nothing while out of sight."""
-        if not self.is_hidden():
+        hidden = self.is_hidden()
+        if self._feed is not None:
+            self._feed.parse_ahead = not hidden
+        if not hidden:
             self._drain(DRAIN_CHUNK, DRAIN_BUDGET_S)
 
     def _drain(self, chunk: int | None, budget: float | None) -> None:
@@ -125,7 +130,8 @@ class TopicFollower(QObject):
             return
         deadline = None if budget is None else time.perf_counter() + budget
         while True:
-            entries, caught_up = self._feed.drain_entries(chunk)
+            # Records still waiting are parsed here only once no reader is left to do it.
+            entries, caught_up = self._feed.drain_entries(chunk, parse=self._reader is None)
             if entries:
                 self.entries.emit(entries)
             if caught_up and not self._caught_up:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Iterable
+from collections import deque
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from orderdesk.config import Settings
 from orderdesk.deadletters.entries import DeadLetterEntry
 from orderdesk.deadletters.ledger import ReplayLedger
-from orderdesk.deadletters.reader import DeadLetterReader
+from orderdesk.deadletters.reader import DeadLetterReader, DeadLetterRecord, parse_records
 from orderdesk.deadletters.republish import ReplayRequest, ReplayResult, Republisher
 from orderdesk.gui.widgets.feed import Feed
 from orderdesk.kafka.errors import error_text
@@ -33,25 +33,65 @@ PROGRESS_INTERVAL = 0.05
 
 
 class DeadLetterFeed(Feed[DeadLetterEntry]):
-    """Entries handed from the reader thread to the GUI thread, and whether it caught up."""
+    """Dead letters handed from the reader thread to the GUI thread, and whether it caught up.
+
+    While the inbox is out of sight (`parse_ahead` off) they wait as records, not entries:
+    a record costs the garbage collector nothing, an entry costs every full collection
+    (see `DeadLetterRecord`), and a collection run from a service thread holds the GIL
+    while the window waits. The reader thread parses them once the inbox is shown; the
+    GUI thread parses only what a reader that ended left behind (`drain_entries`).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._caught_up = False
+        self._records: deque[DeadLetterRecord] = deque()
+        #: Records the reader took to parse and has not queued yet.
+        self._parsing = 0
+        #: Whether the reader parses what it reads at once (the inbox is shown).
+        self.parse_ahead = True
 
-    def put_batch(self, batch: Iterable[DeadLetterEntry]) -> None:
-        self.extend(batch)
+    def put_records(self, records: list[DeadLetterRecord]) -> None:
+        """The reader's callback, on its thread, every turn of its loop."""
+        with self._lock:
+            if not self.parse_ahead:
+                self._records.extend(records)
+                return
+            backlog = list(self._records)
+            self._records.clear()
+            self._parsing = len(backlog) + len(records)
+        if backlog or records:
+            # Parsed outside the lock; only this thread adds, so the order is kept.
+            entries = parse_records(backlog + records if backlog else records)
+            with self._lock:
+                for entry in entries:
+                    self._put(entry)
+                self._parsing = 0
 
     def mark_caught_up(self) -> None:
         with self._lock:
             self._caught_up = True
 
-    def drain_entries(self, limit: int | None = None) -> tuple[list[DeadLetterEntry], bool]:
+    def drain_entries(
+        self, limit: int | None = None, parse: bool = False
+    ) -> tuple[list[DeadLetterEntry], bool]:
         """(up to `limit` entries since the last drain, whether the reader has caught up
-        and every entry it read before is drained)."""
+        and every entry it read before is drained). `parse`: also parse waiting records,
+        which only a reader that ended leaves for the GUI thread."""
         with self._lock:
             items = self._drain(limit).items
-            return items, self._caught_up and not self._items
+            records: list[DeadLetterRecord] = []
+            if parse and (limit is None or len(items) < limit):
+                take = len(self._records) if limit is None else limit - len(items)
+                records = [self._records.popleft() for _ in range(min(take, len(self._records)))]
+            done = self._caught_up and not (self._items or self._records or self._parsing)
+        if records:
+            items += parse_records(records)
+        return items, done
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items) + len(self._records)
 
 
 class ReaderWorker(QObject):
@@ -73,7 +113,10 @@ class ReaderWorker(QObject):
         kafka = settings.kafka
         quiet = kafka.model_copy(update={"properties": {**kafka.properties, "log_level": 0}})
         self.reader = DeadLetterReader(
-            quiet, settings.topics.dlq, feed.put_batch, feed.mark_caught_up
+            quiet,
+            settings.topics.dlq,
+            on_caught_up=feed.mark_caught_up,
+            on_records=feed.put_records,
         )
 
     @Slot()
