@@ -82,6 +82,8 @@ _SIZE = f',"{MESSAGE_SIZE}":'
 _FULL = f',"{DESERIALIZED}":true,"{ORDER_FULL}":'
 _PARSED_ERROR = f',"{DESERIALIZED}":true,"{ERROR}":'
 _ERROR_FULL = f',"{ORDER_FULL}":'
+SIZE_BYTES = _SIZE.encode()
+FULL_BYTES = _FULL.encode()
 
 
 def line_middle(event: AuditEvent, topic: str, partition: int) -> str:

@@ -14,7 +14,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from orderdesk.audit.format import TIME_FORMAT, encode_line, line_middle, order_json
+from orderdesk.audit.format import (
+    FULL_BYTES,
+    LINE_PREFIX,
+    SIZE_BYTES,
+    TIME_FORMAT,
+    encode_line,
+    line_middle,
+    one_line,
+    order_json,
+)
 from orderdesk.domain import AuditEvent, Order
 from orderdesk.service.jsonl import JsonLinesWriter, Retention
 
@@ -33,6 +42,11 @@ class AuditWriter(JsonLinesWriter):
     ) -> None:
         super().__init__(path, max_bytes, backups, retention)
         self._middles: dict[tuple[AuditEvent, str, int], str] = {}
+        #: `line_middle` of `order.validated` lines, as bytes, per topic and partition.
+        self._validated: dict[tuple[str, int], bytes] = {}
+        #: The line's first bytes up to the timestamp's closing quote, for `_stamp_text`.
+        self._stamp_text = ""
+        self._stamp_head = b""
         self._second = -1
         self._second_text = ""
         self._millis = -1
@@ -82,9 +96,22 @@ class AuditWriter(JsonLinesWriter):
         The line `write` makes for it (with the order, `strict`), without the order: the
         tracker's hot path only learns the verdict (`orderdesk.domain.check_order`).
         """
-        key = (_VALIDATED, topic, partition)
-        middle = self._middles.get(key)
+        middle = self._validated.get((topic, partition))
         if middle is None:
-            middle = self._middles[key] = line_middle(_VALIDATED, topic, partition)
-        parts, size = encode_line(self.timestamp(), middle, offset, payload, None, True, True)
-        self.write_parts(parts, size)
+            middle = line_middle(_VALIDATED, topic, partition).encode()
+            self._validated[(topic, partition)] = middle
+        stamp = self.timestamp()
+        if stamp is not self._stamp_text:  # a new millisecond
+            self._stamp_text = stamp
+            self._stamp_head = LINE_PREFIX + stamp.encode()
+        # encode_line's validated line, its head made in one formatting call.
+        body = one_line(payload)
+        head = b"%b%b%d%b%d%b" % (
+            self._stamp_head,
+            middle,
+            offset,
+            SIZE_BYTES,
+            len(payload),
+            FULL_BYTES,
+        )
+        self.write_parts((head, body, b"}\n"), len(head) + len(body) + 2)
