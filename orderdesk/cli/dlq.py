@@ -104,8 +104,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     # librdkafka's own lines (a refused connection, twenty a second) are not for this
-    # terminal: an unreachable cluster ends in one sentence below.
+    # terminal: an unreachable cluster ends in one sentence below. The level is put back
+    # after: a caller in the same process (the desktop app's live log) still gets them.
+    level = librdkafka_log.level
     librdkafka_log.setLevel(logging.CRITICAL)
+    try:
+        return _run(args)
+    finally:
+        librdkafka_log.setLevel(level)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
         check_client_config(settings.kafka)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from orderdesk.deadletters.entries import entry_from_record
 from orderdesk.deadletters.ledger import ReplayLedger, ReplayRecord
 from orderdesk.deadletters.republish import ReplayRequest, Republisher, replay_partition
 from orderdesk.domain import headers as hdr
+from orderdesk.kafka.clients import librdkafka_log
 from tests.unit.dlq_records import broken_order, orderdesk_record, spring_headers
 
 
@@ -87,6 +89,16 @@ def test_cli_payload_file_takes_one_id(tmp_path: Path) -> None:
 def test_cli_rejects_an_unknown_reason(capsys: pytest.CaptureFixture[str]) -> None:
     assert dlq_main(["list", "--reason", "bogus", "--bootstrap-servers", "127.0.0.1:1"]) == 2
     assert "VALIDATION_ERROR" in capsys.readouterr().err
+
+
+def test_cli_puts_the_librdkafka_log_level_back() -> None:
+    """In one process with the desktop app, librdkafka's lines must still reach its log."""
+    librdkafka_log.setLevel(logging.INFO)
+    try:
+        assert dlq_main(["list", "--reason", "bogus", "--bootstrap-servers", "127.0.0.1:1"]) == 2
+        assert librdkafka_log.level == logging.INFO
+    finally:
+        librdkafka_log.setLevel(logging.NOTSET)
 
 
 def test_a_refusal_names_the_override_the_command_line_accepts(republisher: Republisher) -> None:
