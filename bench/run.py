@@ -17,8 +17,8 @@ tracker    orders/s and CPU per order of the tracker (parse, validate, audit, co
 latency    produce-to-validation latency through producer and tracker at a fixed pace,
            against a bare producer and consumer at the same pace
 deadletter tracker orders/s with 10 % faulty orders against the tracker with none
-memory     peak RSS of ``python -m orderdesk --producer --tracker --rate 0`` against its RSS
-           after the first 30 s (quick: 10 s)
+memory     peak RSS of ``python -m orderdesk --producer --tracker --rate 0`` against the RSS
+           it reached in the first 30 s (quick: 10 s)
 gui        longest event-loop stall of the main window with both services flat out,
            against the same window idle (each in its own process, offscreen)
 audit      open and filter an audit trail of 1,000,000 lines (quick: 200,000) in the audit
