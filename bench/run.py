@@ -49,6 +49,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from confluent_kafka.admin import AdminClient  # noqa: E402
 from figures import (  # noqa: E402
     audit,
     deadletter,
@@ -79,6 +80,31 @@ SECTIONS: dict[str, Callable[[Settings, Plan], list[Figure]]] = {
 NAMES = tuple(SECTIONS)
 
 
+def topics(bootstrap: str) -> set[str] | None:
+    """The broker's topics, None when it does not answer."""
+    try:
+        return set(AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30).topics)
+    except Exception as exc:
+        say(f"  cannot list topics: {exc}")
+        return None
+
+
+def delete_topics(bootstrap: str, before: set[str] | None) -> None:
+    """Delete the topics made since `before` (a figure's); best effort, failures reported."""
+    after = topics(bootstrap)
+    if before is None or after is None:
+        return
+    names = {n for n in after - before if not n.startswith("_")}
+    if not names:
+        return
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for name, future in admin.delete_topics(sorted(names), operation_timeout=30).items():
+        try:
+            future.result(60)
+        except Exception as exc:  # the figures are already measured
+            say(f"  could not delete topic {name}: {exc}")
+
+
 def base_settings(bootstrap: str) -> Settings:
     # One processing attempt: the figures measure the tracker, not its simulated failures.
     return load_settings(
@@ -106,11 +132,16 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             say(f"{name} ...")
             t0 = time.monotonic()
+            before = topics(bootstrap)
             try:
                 figures.extend(SECTIONS[name](settings, plan))
             except Exception as exc:  # one broken figure must not lose the others
                 failures[name] = f"{type(exc).__name__}: {exc}"
                 say(f"  {name} FAILED: {failures[name]}")
+            finally:
+                # The memory figure alone writes gigabytes: on a broker that outlives the
+                # run (--bootstrap-servers), runs would fill its disk.
+                delete_topics(bootstrap, before)
             say(f"  ({time.monotonic() - t0:.0f} s)")
     info = machine()
     info["load_average"] = {

@@ -75,6 +75,9 @@ def figures(settings: Settings, plan: Plan) -> list[Figure]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 out, _ = proc.communicate()
+    if proc.returncode not in (0, -signal.SIGINT):
+        # A run that failed (the broker went away, say) idles at a flat RSS: no figure.
+        raise RuntimeError(f"orderdesk exited {proc.returncode}: {out[-2000:]}")
     at_baseline = next(k for t, k in samples if t >= plan.memory_baseline_at)
     baseline = max(k for t, k in samples if t <= plan.memory_baseline_at)
     peak = max(k for _, k in samples)
