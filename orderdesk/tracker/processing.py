@@ -59,17 +59,15 @@ class Processor:
     def route(self, msgs: list[Message]) -> None:
         """Hand each message to its partition, in order; held back behind a retry if any.
 
-        With nothing downstream, a message past what the audit trail held at the start is
-        handled right here: the verdict, its audit line, done (`handle` does the same).
+        With nothing downstream, a message past what the audit trail held at the start
+        goes straight to its verdict (`_take_verdict`), counted here in a local.
         """
-        parts = self.ctx.parts
+        ctx = self.ctx
+        parts = ctx.parts
         handle = self.handle
+        verdict = self._take_verdict
         audit_arrivals = self._audit_arrivals
         fast = self._skip_downstream
-        ctx = self.ctx
-        topic = ctx.topic
-        write_validated = ctx.audit.write_validated if ctx.audit is not None else None
-        check = _check
         received = valid = 0
         try:
             for msg in msgs:
@@ -90,19 +88,10 @@ class Processor:
                 if part.retry is not None or part.backlog:
                     part.backlog.append(msg)
                     continue
-                if not fast or part.prior_last >= offset or write_validated is None:
+                if fast and part.prior_last < offset:
+                    valid += verdict(part, msg, offset)
+                else:
                     handle(part, msg)
-                    continue
-                value = msg.value()
-                try:
-                    check(value)
-                except Exception as exc:
-                    self._reject_unreadable(part, msg, exc)
-                    continue
-                assert value is not None
-                write_validated(topic, part.number, offset, value)
-                valid += 1
-                part.done_upto = offset + 1
         except OSError:
             # The audit trail cannot be written: the message in hand is left for the next run.
             ctx.counters.unaudited += 1
@@ -116,27 +105,31 @@ class Processor:
         offset = msg.offset() or 0
         if part.prior_last >= offset and self.replay(part, msg):
             return
-        value = msg.value()
         if self._skip_downstream:
-            # Nothing downstream takes the order: its verdict is all the hot path needs.
-            try:
-                _check(value)
-            except Exception as exc:
-                self._reject_unreadable(part, msg, exc)
-                return
-            ctx = self.ctx
-            audit = ctx.audit
-            assert audit is not None and value is not None
-            audit.write_validated(ctx.topic, part.number, offset, value)
-            ctx.counters.valid += 1
-            part.done_upto = offset + 1
+            self.ctx.counters.valid += self._take_verdict(part, msg, offset)
             return
         try:
-            order = _parse(value)
+            order = _parse(msg.value())
         except Exception as exc:
             self._reject_unreadable(part, msg, exc)
             return
         self.attempt(part, msg, order, 0, None)
+
+    def _take_verdict(self, part: Partition, msg: Message, offset: int) -> bool:
+        """Nothing downstream takes the order: its verdict is all there is to do. True when
+        valid (its line queued, the partition past it; the caller counts it), False when
+        it was rejected."""
+        value = msg.value()
+        try:
+            _check(value)
+        except Exception as exc:
+            self._reject_unreadable(part, msg, exc)
+            return False
+        audit = self.ctx.audit
+        assert audit is not None and value is not None
+        audit.write_validated(self.ctx.topic, part.number, offset, value)
+        part.done_upto = offset + 1
+        return True
 
     def _reject_unreadable(self, part: Partition, msg: Message, exc: Exception) -> None:
         """Dead-letter a message whose payload is not a valid order (`exc` says why)."""

@@ -81,9 +81,9 @@ class DeadLetterFeed(Feed[DeadLetterEntry]):
         with self._lock:
             items = self._drain(limit).items
             records: list[DeadLetterRecord] = []
-            if parse and (limit is None or len(items) < limit):
-                take = len(self._records) if limit is None else limit - len(items)
-                records = [self._records.popleft() for _ in range(min(take, len(self._records)))]
+            if parse:
+                room = len(self._records) if limit is None else limit - len(items)
+                records = [self._records.popleft() for _ in range(min(room, len(self._records)))]
             done = self._caught_up and not (self._items or self._records or self._parsing)
         if records:
             items += parse_records(records)
